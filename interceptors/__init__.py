@@ -1,0 +1,1 @@
+"""Where protocols meet tracing: gRPC and HTTP server and client interceptors."""

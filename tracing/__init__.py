@@ -1,0 +1,29 @@
+"""kubetrace's tracing core: configuration, setup(), span starting and context propagation.
+
+import tracing
+tracing.setup()          # reads KUBETRACE_CONFIG and OTEL_* variables; see the README
+...
+tracing.shutdown()       # bounded by KUBETRACE_SHUTDOWN_TIMEOUT_MS, also run at exit
+"""
+
+from ._errors import ConfigError, Problem
+from ._provider import Tracing, active, build_propagator, setup, shutdown
+from ._starter import SpanStarter
+from .config import Settings, Sourced, resolve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "Problem",
+    "Settings",
+    "Sourced",
+    "SpanStarter",
+    "Tracing",
+    "__version__",
+    "active",
+    "build_propagator",
+    "resolve",
+    "setup",
+    "shutdown",
+]

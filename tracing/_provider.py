@@ -1,0 +1,220 @@
+"""setup() and shutdown(): settings -> an installed TracerProvider, and a bounded way out."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import propagate
+from opentelemetry import trace as trace_api
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from ._exporter import build_exporter
+from ._resource import build_resource
+from ._sampler import build_sampler
+from .config import Resolved, Settings, resolve
+from .propagation import TrustPolicy, trust_policy_named
+
+_log = logging.getLogger("kubetrace")
+_lock = threading.Lock()
+_active: Tracing | None = None
+_installed_by_us: trace_api.TracerProvider | None = None
+
+
+class _CountingBatchProcessor(BatchSpanProcessor):
+    """The SDK's batch processor, counting the spans it drops because the queue is full."""
+
+    def __init__(self, exporter: SpanExporter, settings: Settings):
+        super().__init__(
+            exporter,
+            max_queue_size=settings["bsp_max_queue_size"],
+            schedule_delay_millis=settings["bsp_schedule_delay_ms"],
+            max_export_batch_size=settings["bsp_max_export_batch_size"],
+            export_timeout_millis=settings["bsp_export_timeout_ms"],
+        )
+        self.dropped = 0
+        self._max = settings["bsp_max_queue_size"]
+
+    def on_end(self, span) -> None:
+        queue = getattr(self._batch_processor, "_queue", ())
+        if span.context.trace_flags.sampled and len(queue) >= self._max:
+            self.dropped += 1
+        super().on_end(span)
+
+
+@dataclass
+class Tracing:
+    """The handle setup() returns: what was installed, and how to flush and stop it."""
+
+    settings: Settings
+    provider: trace_api.TracerProvider | None  # None when OTEL_SDK_DISABLED: a no-op that still propagates
+    warnings: tuple[str, ...] = ()
+    trust_policy: TrustPolicy | None = None
+    installed: bool = True
+    _processor: _CountingBatchProcessor | None = field(default=None, repr=False)
+    _closers: list[Callable[[], Any]] = field(default_factory=list, repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def dropped_spans(self) -> int:
+        """Sampled spans dropped because the export queue was full (collector slow or down)."""
+        return self._processor.dropped if self._processor else 0
+
+    def force_flush(self, timeout_ms: int | None = None) -> bool:
+        """Export what is queued; returns False if that did not finish within the timeout."""
+        if self.provider is None or self._stopped:
+            return True
+        return _bounded(self.provider.force_flush, timeout_ms or self.settings["shutdown_timeout_ms"])
+
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Flush and stop exporting. Returns within `timeout_ms` (default: the configured shutdown
+        timeout) even if the collector is unreachable; False means spans may have been lost."""
+        global _active
+        with _lock:
+            if self._stopped:
+                return True
+            self._stopped = True
+            if _active is self:
+                _active = None
+        for close in self._closers:
+            close()
+        if self.provider is None:
+            return True
+        done = _bounded(self.provider.shutdown, timeout_ms or self.settings["shutdown_timeout_ms"])
+        if not done:
+            _log.warning(
+                "kubetrace: shutdown did not finish within %s ms; unexported spans were dropped",
+                timeout_ms or self.settings["shutdown_timeout_ms"],
+            )
+        return done
+
+
+def _bounded(call: Callable[[], Any], timeout_ms: int) -> bool:
+    """Run `call` on a daemon thread and wait at most timeout_ms: the SDK's flush and shutdown can
+    wait for a blackholed collector far longer than any configured timeout."""
+    worker = threading.Thread(target=call, name="kubetrace-flush", daemon=True)
+    worker.start()
+    worker.join(timeout_ms / 1000)
+    return not worker.is_alive()
+
+
+def setup(**arguments: Any) -> Tracing:
+    """Configure and install tracing for this process; see the README's configuration reference.
+
+    Keyword arguments override environment variables, which override the TracingConfiguration file
+    (KUBETRACE_CONFIG or config_file=...). Raises ConfigError for an unusable file.
+    A second call returns the active handle unchanged and logs why; shutdown() first to reconfigure.
+    """
+    global _active
+    with _lock:
+        if _active is not None:
+            _log.warning(
+                "kubetrace: setup() called again; tracing is already set up, keeping the first setup"
+            )
+            return _active
+        resolved = resolve(arguments)
+        for warning in resolved.warnings:
+            _log.warning("kubetrace: %s", warning)
+        handle = _install(resolved)
+        _active = handle
+    return handle
+
+
+def active() -> Tracing | None:
+    """The handle of the current setup(), if any."""
+    return _active
+
+
+def shutdown(timeout_ms: int | None = None) -> bool:
+    """Shut down the active setup() (no-op if none); bounded like Tracing.shutdown."""
+    handle = _active
+    return handle.shutdown(timeout_ms) if handle else True
+
+
+def _install(resolved: Resolved) -> Tracing:
+    settings = resolved.settings
+    propagate.set_global_textmap(build_propagator(settings["propagators"]))
+    trust = trust_policy_named(settings["trust_incoming"])
+    if settings["disabled"]:
+        if trace_api.get_tracer_provider() is _installed_by_us:
+            _install_global(trace_api.NoOpTracerProvider())  # an earlier setup's provider must not linger
+        return Tracing(settings, None, resolved.warnings, trust)
+    sampler = build_sampler(settings)
+    processor = _CountingBatchProcessor(build_exporter(settings), settings)
+    provider = TracerProvider(resource=build_resource(settings), sampler=sampler, shutdown_on_exit=False)
+    provider.add_span_processor(processor)
+    handle = Tracing(settings, provider, resolved.warnings, trust, _install_global(provider), processor)
+    if hasattr(sampler, "shutdown"):
+        handle._closers.append(sampler.shutdown)
+    _adopt_parent_from_environment(settings)
+    return handle
+
+
+def _install_global(provider: trace_api.TracerProvider) -> bool:
+    """Make `provider` the global one. The API allows one set per process; when the current global is
+    the provider of an earlier, shut-down setup() of ours, re-arm it so setup -> shutdown -> setup works."""
+    global _installed_by_us
+    current = trace_api.get_tracer_provider()
+    if current is _installed_by_us and current is not None:
+        trace_api._TRACER_PROVIDER_SET_ONCE._done = False
+    elif not isinstance(current, trace_api.ProxyTracerProvider):
+        _log.warning("kubetrace: another tracer provider is already installed; kubetrace's is not global")
+        return False
+    trace_api.set_tracer_provider(provider)
+    _installed_by_us = provider
+    return True
+
+
+def build_propagator(names: tuple[str, ...]) -> CompositePropagator:
+    """OTEL_PROPAGATORS names -> one composite propagator (an empty one for "none")."""
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    def b3():
+        from opentelemetry.propagators.b3 import B3SingleFormat
+
+        return B3SingleFormat()
+
+    def b3multi():
+        from opentelemetry.propagators.b3 import B3MultiFormat
+
+        return B3MultiFormat()
+
+    def jaeger():
+        from opentelemetry.propagators.jaeger import JaegerPropagator
+
+        return JaegerPropagator()
+
+    factories = {"tracecontext": TraceContextTextMapPropagator, "baggage": W3CBaggagePropagator}
+    factories.update(b3=b3, b3multi=b3multi, jaeger=jaeger)
+    return CompositePropagator([factories[n]() for n in names if n in factories])
+
+
+def _adopt_parent_from_environment(settings: Settings) -> None:
+    """A child process started with TRACEPARENT (see propagation.environment_for_child) continues its
+    parent's trace: the context is attached in the thread that called setup(), so root spans started
+    there (and in tasks and contexts copied from it) become children of the parent process's span."""
+    if not settings["parent_from_env"] or not settings["parent_traceparent"]:
+        return
+    from .propagation import HEADERS_GETTER, extract
+
+    carrier = {"traceparent": settings["parent_traceparent"]}
+    if settings["parent_tracestate"]:
+        carrier["tracestate"] = settings["parent_tracestate"]
+    extracted = extract(carrier, HEADERS_GETTER)
+    if trace_api.get_current_span(extracted).get_span_context().is_valid:
+        context_api.attach(extracted)
+
+
+@atexit.register
+def _shutdown_at_exit() -> None:
+    handle = _active
+    if handle is not None:
+        handle.shutdown()

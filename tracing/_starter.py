@@ -1,0 +1,151 @@
+"""Start spans so that an unsampled request never builds an SDK span.
+
+The SDK's Tracer.start_span asks the sampler and then, for a sampled decision, builds a `_Span`.
+Most production requests are not sampled (Kubernetes recommends ~100 per million), so this starter
+asks the tracer provider's own sampler first and, when the answer is "do not record", returns a
+NonRecordingSpan whose SpanContext is exactly what the SDK would have produced (same trace id
+rule, fresh span id, flags, trace state). A recording decision is handed to the SDK unchanged:
+our tracer's sampler and id generator replay the decision already made, so the sampler is asked
+once per span and the SDK builds the span as usual.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.util.types import Attributes
+
+_SAMPLED = TraceFlags.SAMPLED
+_RANDOM = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
+
+
+class _Replay(threading.local):
+    pending: tuple[int, SamplingResult] | None = None
+
+
+class _ReplaySampler(Sampler):
+    """Returns the decision the starter already made for this span; otherwise asks the real sampler."""
+
+    def __init__(self, inner: Sampler, replay: _Replay):
+        self.inner, self._replay = inner, replay
+
+    def should_sample(
+        self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None
+    ):
+        pending = self._replay.pending
+        if pending is not None and pending[0] == trace_id:
+            return pending[1]
+        return self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links)
+
+    def get_description(self) -> str:
+        return self.inner.get_description()
+
+
+class _ReplayIds(IdGenerator):
+    """Hands the SDK the trace id the starter generated for a root span already sampled on it."""
+
+    def __init__(self, inner: IdGenerator, replay: _Replay):
+        self.inner, self._replay = inner, replay
+
+    def generate_span_id(self) -> int:
+        return self.inner.generate_span_id()
+
+    def generate_trace_id(self) -> int:
+        pending = self._replay.pending
+        return pending[0] if pending is not None else self.inner.generate_trace_id()
+
+    def is_trace_id_random(self) -> bool:
+        return self.inner.is_trace_id_random()
+
+
+class _Bound:
+    """What the starter needs from one tracer provider, looked up once per provider."""
+
+    __slots__ = ("enabled", "ids", "provider", "replay", "sampler", "tracer")
+
+    def __init__(self, provider: trace_api.TracerProvider, scope: str, version: str):
+        self.provider = provider
+        self.tracer = provider.get_tracer(scope, version)
+        self.sampler = self.ids = self.replay = None
+        self.enabled = True
+        if isinstance(provider, SdkTracerProvider) and hasattr(self.tracer, "sampler"):
+            self._take_over_decisions()
+
+    def _take_over_decisions(self) -> None:
+        tracer = self.tracer
+        if not isinstance(tracer.sampler, _ReplaySampler):
+            replay = _Replay()
+            tracer.sampler = _ReplaySampler(tracer.sampler, replay)
+            tracer.id_generator = _ReplayIds(tracer.id_generator, replay)
+        self.replay = tracer.sampler._replay
+        self.sampler = tracer.sampler.inner
+        self.ids = tracer.id_generator.inner
+        is_enabled = getattr(tracer, "_is_enabled", None)
+        self.enabled = is_enabled() if is_enabled else True
+
+
+class SpanStarter:
+    """Starts spans for one instrumentation scope on the current (or a given) tracer provider.
+
+    Works with any provider: for an SDK provider the not-sampled path is the fast one above; for
+    anything else (the API's no-op provider when the SDK is disabled, a vendor provider) it simply
+    calls tracer.start_span, which still propagates the parent context.
+    """
+
+    __slots__ = ("_bound", "_fixed", "_scope", "_version")
+
+    def __init__(
+        self, scope: str, version: str = "", tracer_provider: trace_api.TracerProvider | None = None
+    ):
+        self._scope, self._version, self._fixed = scope, version, tracer_provider
+        self._bound: _Bound | None = None
+
+    def _current(self) -> _Bound:
+        provider = self._fixed or trace_api.get_tracer_provider()
+        bound = self._bound
+        if bound is None or bound.provider is not provider:
+            bound = self._bound = _Bound(provider, self._scope, self._version)
+        return bound
+
+    def start(
+        self,
+        name: str,
+        parent: Context | None,
+        kind: SpanKind,
+        attributes: Attributes = None,
+        links: Sequence[Link] = (),
+        start_time: int | None = None,
+    ) -> trace_api.Span:
+        """Start (not activate) a span under `parent`; the caller ends it."""
+        b = self._current()
+        if b.sampler is None:
+            return b.tracer.start_span(name, parent, kind, attributes, links, start_time)
+        parent_ctx = trace_api.get_current_span(parent).get_span_context()
+        if not b.enabled:
+            return NonRecordingSpan(parent_ctx)
+        if parent_ctx.is_valid:
+            trace_id = parent_ctx.trace_id
+            random_id = parent_ctx.trace_flags & _RANDOM
+        else:
+            trace_id = b.ids.generate_trace_id()
+            random_id = _RANDOM if _RANDOM and b.ids.is_trace_id_random() else 0
+        result = b.sampler.should_sample(parent, trace_id, name, kind, attributes, links)
+        decision = result.decision
+        if not decision.is_recording():
+            flags = (_SAMPLED if decision.is_sampled() else 0) | random_id
+            span_ctx = SpanContext(
+                trace_id, b.ids.generate_span_id(), False, TraceFlags(flags), result.trace_state
+            )
+            return NonRecordingSpan(span_ctx)
+        b.replay.pending = (trace_id, result)
+        try:
+            return b.tracer.start_span(name, parent, kind, attributes, links, start_time)
+        finally:
+            b.replay.pending = None

@@ -1,0 +1,215 @@
+"""Read kubetrace's environment once and parse each variable as the OpenTelemetry specification says.
+
+This is the only module that touches os.environ. Invalid values never raise: each produces one
+warning that names the variable, the bad value and the fallback used instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from ._settings import Sourced, env_source
+
+# Downward-API-style variables (set them with `fieldRef` in the pod spec) -> resource attribute.
+# The first name present wins; the K8S_* spelling is the one kubetrace documents.
+DOWNWARD_API = {
+    "k8s.pod.name": ("K8S_POD_NAME", "POD_NAME"),
+    "k8s.pod.uid": ("K8S_POD_UID", "POD_UID"),
+    "k8s.namespace.name": ("K8S_NAMESPACE_NAME", "POD_NAMESPACE"),
+    "k8s.node.name": ("K8S_NODE_NAME", "NODE_NAME"),
+    "k8s.container.name": ("K8S_CONTAINER_NAME",),
+}
+_DOWNWARD_NAMES = {name for names in DOWNWARD_API.values() for name in names}
+_CARRIER_NAMES = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"}
+
+PROPAGATORS = ("tracecontext", "baggage", "b3", "b3multi", "jaeger", "none")
+PROTOCOLS = ("grpc", "http/protobuf")
+COMPRESSIONS = ("gzip", "none")
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables kubetrace cares about, copied once from the process environment."""
+    source = os.environ if environ is None else environ
+    return {
+        k: v
+        for k, v in source.items()
+        if k.startswith(("OTEL_", "KUBETRACE_")) or k in _DOWNWARD_NAMES or k in _CARRIER_NAMES
+    }
+
+
+@dataclass
+class EnvLayer:
+    """Settings taken from the environment, by field name, plus the warnings parsing produced."""
+
+    values: dict[str, Sourced] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def env_layer(env: Mapping[str, str]) -> EnvLayer:
+    layer = EnvLayer()
+    p = _Parser(env, layer)
+    p.take("disabled", "OTEL_SDK_DISABLED", p.boolean)
+    p.take("config_file", "KUBETRACE_CONFIG", p.text)
+    p.take("service_name", "OTEL_SERVICE_NAME", p.text)
+    p.take("resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", p.key_values)
+    p.take("sampler", "OTEL_TRACES_SAMPLER", p.lower_text)
+    p.take("sampler_arg", "OTEL_TRACES_SAMPLER_ARG", p.text)
+    p.take("propagators", "OTEL_PROPAGATORS", p.propagators)
+    p.take(
+        "protocol",
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        p.choice(PROTOCOLS, "grpc"),
+    )
+    p.take("traces_endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", p.url)
+    p.take("base_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", p.url)
+    p.take("insecure", ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"), p.boolean)
+    p.take("headers", ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), p.key_values)
+    p.take("timeout_ms", ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), p.millis(10000))
+    p.take(
+        "compression",
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"),
+        p.choice(COMPRESSIONS, "none"),
+    )
+    p.take("certificate", ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"), p.text)
+    p.take("client_key", ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"), p.text)
+    p.take(
+        "client_certificate",
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+        p.text,
+    )
+    p.take("bsp_schedule_delay_ms", "OTEL_BSP_SCHEDULE_DELAY", p.millis(5000))
+    p.take("bsp_export_timeout_ms", "OTEL_BSP_EXPORT_TIMEOUT", p.millis(30000))
+    p.take("bsp_max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE", p.positive(2048))
+    p.take("bsp_max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", p.positive(512))
+    p.take("shutdown_timeout_ms", "KUBETRACE_SHUTDOWN_TIMEOUT_MS", p.millis(5000))
+    p.take("trust_incoming", "KUBETRACE_TRUST_INCOMING", p.choice(("all", "none"), "all"))
+    p.take("parent_from_env", "KUBETRACE_TRACEPARENT_FROM_ENV", p.boolean)
+    p.take("parent_traceparent", "TRACEPARENT", p.text)
+    p.take("parent_tracestate", "TRACESTATE", p.text)
+    kubernetes = {}
+    for attribute, names in DOWNWARD_API.items():
+        for name in names:
+            if env.get(name, "").strip():
+                kubernetes[attribute] = env[name].strip()
+                break
+    if kubernetes:
+        layer.values["kubernetes"] = Sourced(
+            kubernetes, "env:" + ",".join(sorted(_present(env, _DOWNWARD_NAMES)))
+        )
+    return layer
+
+
+def _present(env: Mapping[str, str], names: set[str]) -> list[str]:
+    return [n for n in names if env.get(n, "").strip()]
+
+
+Parse = Callable[[str, str], Any]
+
+
+class _Parser:
+    """Per-variable parsers. Each returns the parsed value, or _SKIP after recording a warning."""
+
+    def __init__(self, env: Mapping[str, str], layer: EnvLayer):
+        self.env, self.layer = env, layer
+
+    def take(self, field_name: str, names: str | tuple[str, ...], parse: Parse) -> None:
+        # The first variable present wins: a _TRACES_ variant before the generic one, as the spec says.
+        for name in (names,) if isinstance(names, str) else names:
+            raw = self.env.get(name)
+            if raw is None or raw.strip() == "":
+                continue  # the spec treats an empty value as unset
+            value = parse(name, raw.strip())
+            if value is not _SKIP:
+                self.layer.values[field_name] = Sourced(value, env_source(name))
+            return
+
+    def warn(self, name: str, raw: str, expected: str, fallback: object) -> object:
+        self.layer.warnings.append(f'{name}: {expected}, got "{raw}"; using {fallback}')
+        return _SKIP
+
+    def text(self, name: str, raw: str) -> str:
+        return raw
+
+    def lower_text(self, name: str, raw: str) -> str:
+        return raw.lower()
+
+    def boolean(self, name: str, raw: str) -> object:
+        # Spec: only "true" (any case) is true; "false" is false; anything else warns and is false.
+        low = raw.lower()
+        if low in ("true", "false"):
+            return low == "true"
+        return self.warn(name, raw, 'must be "true" or "false"', "false")
+
+    def millis(self, default: int) -> Parse:
+        def parse(name: str, raw: str) -> object:
+            if raw.isdigit():
+                return int(raw)
+            return self.warn(name, raw, "must be a non-negative integer number of milliseconds", f"{default}")
+
+        return parse
+
+    def positive(self, default: int) -> Parse:
+        def parse(name: str, raw: str) -> object:
+            if raw.isdigit() and int(raw) > 0:
+                return int(raw)
+            return self.warn(name, raw, "must be a positive integer", f"{default}")
+
+        return parse
+
+    def choice(self, allowed: tuple[str, ...], default: str) -> Parse:
+        def parse(name: str, raw: str) -> object:
+            low = raw.lower()
+            if low in allowed:
+                return low
+            return self.warn(name, raw, f"must be one of {', '.join(allowed)}", default)
+
+        return parse
+
+    def url(self, name: str, raw: str) -> object:
+        if "://" not in raw:
+            return self.warn(
+                name, raw, "must be a URL with a scheme (http:// or https://)", "the default endpoint"
+            )
+        return raw
+
+    def key_values(self, name: str, raw: str) -> object:
+        """`k1=v1,k2=v2` with percent-encoded values (W3C Baggage octets), as OTEL_*_HEADERS and
+        OTEL_RESOURCE_ATTRIBUTES are written. A malformed pair is skipped with a warning."""
+        out: dict[str, str] = {}
+        for item in raw.split(","):
+            if not item.strip():
+                continue
+            key, sep, value = item.partition("=")
+            key = unquote(key.strip())
+            if not sep or not key:
+                self.layer.warnings.append(f'{name}: entry "{item.strip()}" is not key=value; skipped')
+                continue
+            out[key] = unquote(value.strip())
+        return out
+
+    def propagators(self, name: str, raw: str) -> object:
+        names: list[str] = []
+        for item in raw.split(","):
+            item = item.strip().lower()
+            if not item or item in names:
+                continue
+            if item not in PROPAGATORS:
+                self.layer.warnings.append(
+                    f'{name}: unknown propagator "{item}" (known: {", ".join(PROPAGATORS)}); skipped'
+                )
+                continue
+            names.append(item)
+        if "none" in names:
+            return ()
+        return (
+            tuple(names)
+            if names
+            else self.warn(name, raw, "names no known propagator", "tracecontext,baggage")
+        )
+
+
+_SKIP = object()

@@ -1,0 +1,205 @@
+"""Resolve the effective Settings: explicit argument > environment variable > file > default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from importlib.metadata import entry_points
+from typing import Any
+
+from .._errors import ConfigError, Problem
+from ._env import PROPAGATORS, PROTOCOLS, EnvLayer, env_layer, read_environment
+from ._k8sfile import TracingFile, load_tracing_file
+from ._settings import ARGUMENT, DEFAULT, Settings, Sourced, file_source
+
+BUILTIN_SAMPLERS = (
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+)
+SAMPLER_ENTRY_POINT_GROUP = "opentelemetry_traces_sampler"
+
+_DEFAULTS: dict[str, Any] = {
+    "disabled": False,
+    "config_file": None,
+    "service_name": None,  # filled below: OTEL_RESOURCE_ATTRIBUTES' service.name, else unknown_service
+    "resource_attributes": {},
+    "kubernetes": {},
+    "sampler": "parentbased_always_on",
+    "sampler_arg": None,
+    "propagators": ("tracecontext", "baggage"),
+    "protocol": "grpc",
+    "endpoint": None,  # depends on the protocol
+    "insecure": None,
+    "headers": {},
+    "timeout_ms": 10000,
+    "compression": "none",
+    "certificate": None,
+    "client_key": None,
+    "client_certificate": None,
+    "bsp_schedule_delay_ms": 5000,
+    "bsp_export_timeout_ms": 30000,
+    "bsp_max_queue_size": 2048,
+    "bsp_max_export_batch_size": 512,
+    "shutdown_timeout_ms": 5000,
+    "trust_incoming": "all",
+    "parent_from_env": True,
+    "parent_traceparent": None,
+    "parent_tracestate": None,
+}
+ARGUMENT_NAMES = tuple(f.name for f in fields(Settings))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    settings: Settings
+    file: TracingFile | None
+    warnings: tuple[str, ...]
+
+
+def resolve(arguments: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Resolved:
+    """Build the effective settings. Raises ConfigError for an unusable config file or argument;
+    environment variables never raise (each bad one is a warning naming its fallback)."""
+    args = _check_arguments(dict(arguments or {}))
+    env = env_layer(read_environment(environ))
+    merged: dict[str, Sourced] = {k: Sourced(v, DEFAULT) for k, v in _DEFAULTS.items()}
+
+    config_file = args.get("config_file") or env.values.get("config_file")
+    tracing_file = load_tracing_file(config_file.value) if config_file and config_file.value else None
+    if tracing_file is not None:
+        merged.update(_file_layer(tracing_file))
+    merged.update(_env_fields(env, merged["protocol"]))
+    merged.update(args)
+    warnings = list(env.warnings)
+    _finish(merged, env, args, warnings)
+    return Resolved(Settings(**merged), tracing_file, tuple(warnings))
+
+
+def _check_arguments(raw: dict[str, Any]) -> dict[str, Sourced]:
+    unknown = sorted(set(raw) - set(ARGUMENT_NAMES))
+    if unknown:
+        raise TypeError(f"setup() got unexpected settings {unknown}; known: {', '.join(ARGUMENT_NAMES)}")
+    problems = []
+    if "protocol" in raw and raw["protocol"] not in PROTOCOLS:
+        problems.append(
+            Problem("setup()", "protocol", f"must be one of {', '.join(PROTOCOLS)}, got {raw['protocol']!r}")
+        )
+    for name in ("propagators",):
+        if name in raw and any(p not in PROPAGATORS for p in raw[name]):
+            problems.append(
+                Problem("setup()", name, f"known propagators are {', '.join(PROPAGATORS)}, got {raw[name]!r}")
+            )
+    if problems:
+        raise ConfigError(problems)
+    out = {
+        k: Sourced(tuple(v) if k == "propagators" else v, ARGUMENT) for k, v in raw.items() if v is not None
+    }
+    return out
+
+
+def _file_layer(tf: TracingFile) -> dict[str, Sourced]:
+    src = file_source(tf.path)
+    if not tf.has_tracing:
+        return {"disabled": Sourced(True, src), "config_file": Sourced(tf.path, src)}
+    out = {
+        "config_file": Sourced(tf.path, src),
+        # Kubernetes: an unset rate never samples new traces; a set rate is ParentBased(TraceIDRatio).
+        "sampler": Sourced(
+            "parentbased_always_off" if tf.sampling_rate_per_million is None else "parentbased_traceidratio",
+            src,
+        ),
+        "sampler_arg": Sourced(
+            None if tf.sampling_rate_per_million is None else str(tf.sampling_rate_per_million / 1_000_000),
+            src,
+        ),
+        "protocol": Sourced("grpc", src),
+        "insecure": Sourced(True, src),  # component-base/tracing always dials insecure
+    }
+    if tf.endpoint is not None:
+        out["endpoint"] = Sourced(tf.endpoint, src)
+    return out
+
+
+def _env_fields(env: EnvLayer, protocol_before: Sourced) -> dict[str, Sourced]:
+    values = dict(env.values)
+    traces = values.pop("traces_endpoint", None)
+    base = values.pop("base_endpoint", None)
+    protocol = values.get("protocol", protocol_before).value
+    if traces is not None:
+        values["endpoint"] = traces
+    elif base is not None:
+        # Spec: the generic endpoint is a base URL; for HTTP the signal path is appended to it.
+        url = base.value
+        if protocol == "http/protobuf":
+            url = url.rstrip("/") + "/v1/traces"
+        values["endpoint"] = Sourced(url, base.source)
+    return values
+
+
+def _finish(merged: dict[str, Sourced], env: EnvLayer, args: dict[str, Sourced], warnings: list[str]) -> None:
+    if merged["endpoint"].value is None:
+        default = (
+            "http://localhost:4317"
+            if merged["protocol"].value == "grpc"
+            else "http://localhost:4318/v1/traces"
+        )
+        merged["endpoint"] = Sourced(default, DEFAULT)
+    elif merged["protocol"].value == "http/protobuf" and "://" not in merged["endpoint"].value:
+        warnings.append(
+            f"endpoint {merged['endpoint'].value!r} ({merged['endpoint'].source}) is a gRPC target but the protocol is "
+            "http/protobuf; using http://localhost:4318/v1/traces"
+        )
+        merged["endpoint"] = Sourced("http://localhost:4318/v1/traces", DEFAULT)
+    if merged["service_name"].value is None:
+        from_attrs = merged["resource_attributes"].value.get("service.name")
+        merged["service_name"] = (
+            Sourced(from_attrs, merged["resource_attributes"].source)
+            if from_attrs
+            else Sourced("unknown_service", DEFAULT)
+        )
+    _check_sampler(merged, warnings)
+    queue, batch = merged["bsp_max_queue_size"], merged["bsp_max_export_batch_size"]
+    if batch.value > queue.value and batch.source == DEFAULT:
+        merged["bsp_max_export_batch_size"] = Sourced(
+            queue.value, queue.source
+        )  # a default follows the queue
+    elif batch.value > queue.value:
+        warnings.append(
+            f"OTEL_BSP_MAX_EXPORT_BATCH_SIZE ({batch.value}) must not exceed OTEL_BSP_MAX_QUEUE_SIZE ({queue.value}); "
+            f"using {queue.value}"
+        )
+        merged["bsp_max_export_batch_size"] = Sourced(queue.value, batch.source)
+
+
+def _check_sampler(merged: dict[str, Sourced], warnings: list[str]) -> None:
+    name = merged["sampler"]
+    if name.value not in BUILTIN_SAMPLERS and name.value not in sampler_entry_points():
+        known = ", ".join((*BUILTIN_SAMPLERS, *sorted(sampler_entry_points())))
+        warnings.append(
+            f'{_label(name)}: unknown sampler "{name.value}" (known: {known}); using parentbased_always_on'
+        )
+        merged["sampler"] = Sourced("parentbased_always_on", DEFAULT)
+        merged["sampler_arg"] = Sourced(None, DEFAULT)
+        return
+    if name.value.endswith("traceidratio"):
+        arg = merged["sampler_arg"]
+        try:
+            ratio = 1.0 if arg.value is None else float(arg.value)
+            ok = 0.0 <= ratio <= 1.0
+        except ValueError:
+            ok = False
+        if not ok:
+            warnings.append(f'{_label(arg)}: ratio must be a number in [0, 1], got "{arg.value}"; using 1.0')
+            merged["sampler_arg"] = Sourced("1.0", DEFAULT)
+
+
+def sampler_entry_points() -> dict[str, Any]:
+    """Samplers registered by any installed distribution under opentelemetry_traces_sampler."""
+    return {ep.name: ep for ep in entry_points(group=SAMPLER_ENTRY_POINT_GROUP)}
+
+
+def _label(item: Sourced) -> str:
+    return item.source.removeprefix("env:").removeprefix("file:") if item.source != DEFAULT else "sampler"

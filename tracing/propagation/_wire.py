@@ -1,0 +1,32 @@
+"""Extract and inject with the globally configured propagators, never raising on hostile input."""
+
+from __future__ import annotations
+
+import logging
+
+from opentelemetry import propagate
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter, Setter
+
+_log = logging.getLogger("kubetrace.propagation")
+_EMPTY = Context()
+
+
+def extract(carrier: object, getter: Getter, context: Context | None = None) -> Context:
+    """The context a carrier holds, or `context` (default: empty) when it holds none or garbage.
+
+    The W3C propagators already ignore malformed values; third-party propagators (B3, Jaeger) have
+    raised on some inputs, and a request must never fail because of its tracing headers.
+    """
+    try:
+        return propagate.get_global_textmap().extract(
+            carrier, context if context is not None else _EMPTY, getter
+        )
+    except Exception:
+        _log.debug("ignored malformed trace context", exc_info=True)
+        return context if context is not None else _EMPTY
+
+
+def inject(carrier: object, setter: Setter, context: Context | None = None) -> None:
+    """Write the current (or given) context into a carrier with the configured propagators."""
+    propagate.get_global_textmap().inject(carrier, context, setter)
