@@ -1,0 +1,124 @@
+"""SpanStarter decides before building a span; what it returns must equal what the SDK would build."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
+
+from tracing import SpanStarter
+
+
+class _CountingIds(IdGenerator):
+    """Deterministic ids, so two providers produce comparable spans."""
+
+    def __init__(self):
+        self._span, self._trace = itertools.count(1), itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15)
+
+    def generate_span_id(self) -> int:
+        return next(self._span)
+
+    def generate_trace_id(self) -> int:
+        return next(self._trace) & ((1 << 128) - 1) or 1
+
+
+class _RecordOnly(Sampler):
+    """RECORD_ONLY with extra attributes and a trace state edit, to cover every field of a decision."""
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
+        state = trace.get_current_span(parent_context).get_span_context().trace_state.add("k8s", "1")
+        return SamplingResult(Decision.RECORD_ONLY, {"sampler.type": "test"}, state)
+
+    def get_description(self) -> str:
+        return "record-only"
+
+
+SAMPLERS = {
+    "always_on": ALWAYS_ON,
+    "always_off": ALWAYS_OFF,
+    "ratio_half": TraceIdRatioBased(0.5),
+    "parentbased_ratio_0": ParentBased(TraceIdRatioBased(0.0)),
+    "parentbased_always_on": ParentBased(ALWAYS_ON),
+    "record_only": _RecordOnly(),
+}
+PARENTS = {
+    "root": None,
+    "sampled_remote": SpanContext(0xABC, 0xDEF, True, TraceFlags(1), TraceState([("vendor", "x")])),
+    "unsampled_remote": SpanContext(0xABC, 0xDEF, True, TraceFlags(0)),
+    "sampled_local": SpanContext(0xABC, 0xDEF, False, TraceFlags(1)),
+}
+
+
+def _view(span):
+    ctx = span.get_span_context()
+    attrs = dict(span.attributes) if span.is_recording() else None
+    return (ctx.trace_id, ctx.span_id, int(ctx.trace_flags), str(ctx.trace_state), span.is_recording(), attrs)
+
+
+@pytest.mark.parametrize("parent", sorted(PARENTS))
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_starter_builds_exactly_what_the_sdk_builds(sampler, parent):
+    sdk = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
+    ours = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
+    parent_ctx = trace.set_span_in_context(NonRecordingSpan(PARENTS[parent])) if PARENTS[parent] else None
+    starter = SpanStarter("kubetrace-test", tracer_provider=ours)
+    for _ in range(20):  # enough roots for the ratio sampler to go both ways
+        expected = sdk.get_tracer("kubetrace-test").start_span("op", parent_ctx, SpanKind.SERVER, {"a": 1})
+        got = starter.start("op", parent_ctx, SpanKind.SERVER, {"a": 1})
+        assert _view(got) == _view(expected)
+        expected.end()
+        got.end()
+
+
+def test_unsampled_spans_are_not_sdk_spans():
+    provider = TracerProvider(sampler=ALWAYS_OFF, shutdown_on_exit=False)
+    span = SpanStarter("t", tracer_provider=provider).start("op", None, SpanKind.CLIENT)
+    assert type(span) is NonRecordingSpan
+    assert span.get_span_context().is_valid
+
+
+def test_the_sampler_is_asked_once_per_span():
+    calls = []
+
+    class Counting(Sampler):
+        def should_sample(self, *args, **kwargs):
+            calls.append(args[2])
+            return ALWAYS_ON.should_sample(*args, **kwargs)
+
+        def get_description(self):
+            return "counting"
+
+    provider = TracerProvider(sampler=Counting(), shutdown_on_exit=False)
+    SpanStarter("t", tracer_provider=provider).start("op", None, SpanKind.SERVER).end()
+    assert calls == ["op"]
+
+
+def test_other_tracers_of_the_same_provider_are_unaffected():
+    provider = TracerProvider(sampler=ALWAYS_ON, shutdown_on_exit=False)
+    SpanStarter("kubetrace", tracer_provider=provider).start("op", None, SpanKind.SERVER).end()
+    other = provider.get_tracer("someone-else").start_span("theirs")
+    assert other.is_recording()
+    other.end()
+
+
+def test_follows_the_global_provider_when_it_changes(monkeypatch):
+    first = TracerProvider(sampler=ALWAYS_OFF, shutdown_on_exit=False)
+    second = TracerProvider(sampler=ALWAYS_ON, shutdown_on_exit=False)
+    starter = SpanStarter("t")
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: first)
+    assert not starter.start("op", None, SpanKind.SERVER).is_recording()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: second)
+    assert starter.start("op", None, SpanKind.SERVER).is_recording()
