@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
 import tracing
+from tracing.receiver import OtlpReceiver
 
 
 class Recorder:
@@ -61,3 +62,10 @@ def w3c_propagators():
     propagate.set_global_textmap(tracing.build_propagator(("tracecontext", "baggage")))
     yield
     propagate.set_global_textmap(before)
+
+
+@pytest.fixture
+def otlp_receiver():
+    """An in-process OTLP receiver (gRPC + HTTP) on free loopback ports, stopped after the test."""
+    with OtlpReceiver() as receiver:
+        yield receiver

@@ -13,13 +13,11 @@ from opentelemetry.trace import SpanKind
 from testkit import blackholed_endpoint, dead_endpoint
 
 import tracing
-from tracing.receiver import OtlpReceiver
 
 
 @pytest.fixture
-def receiver():
-    with OtlpReceiver() as r:
-        yield r
+def receiver(otlp_receiver):
+    return otlp_receiver
 
 
 @pytest.fixture(autouse=True)
