@@ -1,0 +1,38 @@
+"""Real tracing backends for tests: the Jaeger v2 binary built from its Go module, run on
+free loopback ports with the configs in collector-config/.
+
+    from backends import jaeger_binary, run_jaeger, run_collector, require_or_skip
+
+    bin = jaeger_binary() or require_or_skip("jaeger", "Go is not installed")
+    with run_jaeger() as jaeger:                      # collector-config/jaeger.yaml
+        ... export OTLP to jaeger.otlp_grpc_endpoint ...
+        trace = jaeger.wait_for_trace(trace_id_hex)
+
+Only the standard library and pytest are used.
+"""
+
+from __future__ import annotations
+
+from ._binary import CONFIG_DIR, REPO_ROOT, BuildError, jaeger_binary
+from ._ports import assign_ports, free_port, listen_vars
+from ._process import TEST_DEFAULTS, Collector, Jaeger, StartError, get_json, run_collector, run_jaeger
+from ._skip import in_ci, require_or_skip
+
+__all__ = [
+    "CONFIG_DIR",
+    "REPO_ROOT",
+    "TEST_DEFAULTS",
+    "BuildError",
+    "Collector",
+    "Jaeger",
+    "StartError",
+    "assign_ports",
+    "free_port",
+    "get_json",
+    "in_ci",
+    "jaeger_binary",
+    "listen_vars",
+    "require_or_skip",
+    "run_collector",
+    "run_jaeger",
+]
