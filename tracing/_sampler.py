@@ -12,14 +12,13 @@ _KUBETRACE_SAMPLERS = ("jaeger_remote", "parentbased_jaeger_remote", "jaeger_fil
 
 def build_sampler(settings: Settings) -> sampling.Sampler:
     name, arg = settings["sampler"], settings["sampler_arg"]
-    ratio = 1.0 if arg is None else float(arg)  # the settings were validated already
     builtin = {
         "always_on": lambda: sampling.ALWAYS_ON,
         "always_off": lambda: sampling.ALWAYS_OFF,
         "parentbased_always_on": lambda: sampling.ParentBased(sampling.ALWAYS_ON),
         "parentbased_always_off": lambda: sampling.ParentBased(sampling.ALWAYS_OFF),
-        "traceidratio": lambda: sampling.TraceIdRatioBased(ratio),
-        "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(ratio)),
+        "traceidratio": lambda: sampling.TraceIdRatioBased(_ratio(arg)),
+        "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(_ratio(arg))),
     }
     if name in builtin:
         return builtin[name]()
@@ -28,3 +27,7 @@ def build_sampler(settings: Settings) -> sampling.Sampler:
 
         return jaeger_sampling.build_sampler(name, arg, settings["service_name"])
     return sampler_entry_points()[name].load()(arg)
+
+
+def _ratio(arg: str | None) -> float:
+    return 1.0 if arg is None else float(arg)  # resolve() already checked it is a number in [0, 1]
