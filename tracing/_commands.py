@@ -1,9 +1,91 @@
-"""Commands that need more than configuration (demo, view) register here, so cli.py stays small."""
+"""Commands that need more than configuration (demo, view) register here, so cli.py stays small.
+
+Each command is one `_add_*` function that declares its arguments and one `_run_*` function; the
+modules doing the work are imported when the command runs, so `kubetrace validate` stays quick.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
+
+_DEFAULT_JAEGER = "http://127.0.0.1:16686"
+_MAX_DEFAULT_WIDTH = 80
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the demo and view commands when they are available."""
+    _add_view(sub)
+
+
+def _add_view(sub: argparse._SubParsersAction) -> None:
+    view = sub.add_parser(
+        "view",
+        help="draw a trace stored in Jaeger as a waterfall in the terminal",
+        description="Fetch one trace from Jaeger's query API and draw its spans as a waterfall: "
+        "the span tree, bars on a shared time axis, durations, errors and key attributes.",
+    )
+    view.add_argument("trace_id", nargs="?", metavar="TRACE_ID", help="1 to 32 hex digits")
+    view.add_argument("--service", metavar="NAME", help="with --last: whose latest trace to draw")
+    view.add_argument("--last", action="store_true", help="draw the latest trace of --service (last hour)")
+    view.add_argument(
+        "--jaeger",
+        metavar="URL",
+        help=f"Jaeger query URL (default: $KUBETRACE_JAEGER_URL, else {_DEFAULT_JAEGER})",
+    )
+    view.add_argument("--width", type=int, metavar="N", help="columns (default: the terminal's, at most 80)")
+    view.add_argument("--no-color", action="store_true", help="no colours, even on a terminal")
+    view.set_defaults(run=_run_view)
+
+
+def _run_view(args: argparse.Namespace) -> int:
+    from ._jaeger_query import ViewError, fetch_trace
+    from ._waterfall import render_waterfall
+
+    try:
+        base, width = _jaeger_url(args.jaeger), _view_width(args.width)
+        trace_id = _wanted_trace(args, base)
+        spans = fetch_trace(base, trace_id)
+    except ViewError as err:
+        print(f"kubetrace view: {err}", file=sys.stderr)
+        return 1
+    print(render_waterfall(spans, width=width, color=sys.stdout.isatty() and not args.no_color))
+    print(f"\nJaeger UI: {base}/trace/{trace_id}")
+    return 0
+
+
+def _wanted_trace(args: argparse.Namespace, base: str) -> str:
+    """The 32-hex trace ID named on the command line, or the latest one of --service."""
+    from ._jaeger_query import ViewError, latest_trace_id, normalise_trace_id, services
+
+    if args.trace_id is not None:
+        if args.service or args.last:
+            raise ViewError("give either TRACE_ID or --service NAME --last, not both")
+        return normalise_trace_id(args.trace_id)
+    if not (args.service and args.last):
+        raise ViewError("give a TRACE_ID, or --service NAME --last for that service's latest trace")
+    trace_id = latest_trace_id(base, args.service)
+    if trace_id is None:
+        known = ", ".join(services(base)) or "none"
+        raise ViewError(f"no traces for service {args.service} in the last hour (Jaeger knows: {known})")
+    return trace_id
+
+
+def _jaeger_url(flag: str | None) -> str:
+    # The environment is read through config, the one place that touches os.environ.
+    from .config import read_environment
+
+    return (flag or read_environment().get("KUBETRACE_JAEGER_URL") or _DEFAULT_JAEGER).rstrip("/")
+
+
+def _view_width(flag: int | None) -> int:
+    from ._jaeger_query import ViewError
+    from ._waterfall import MIN_WIDTH
+
+    if flag is None:
+        columns = shutil.get_terminal_size((_MAX_DEFAULT_WIDTH, 24)).columns
+        return max(MIN_WIDTH, min(columns, _MAX_DEFAULT_WIDTH))
+    if flag < MIN_WIDTH:
+        raise ViewError(f"--width: must be at least {MIN_WIDTH} columns, got {flag}")
+    return flag
