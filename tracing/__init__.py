@@ -8,6 +8,7 @@ tracing.shutdown()       # bounded by KUBETRACE_SHUTDOWN_TIMEOUT_MS, also run at
 
 from ._errors import ConfigError, Problem
 from ._provider import Tracing, active, build_propagator, setup, shutdown
+from ._spans import Operation, operation, traced
 from ._starter import SpanStarter
 from .config import Settings, Sourced, resolve
 
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "Operation",
     "Problem",
     "Settings",
     "Sourced",
@@ -23,7 +25,9 @@ __all__ = [
     "__version__",
     "active",
     "build_propagator",
+    "operation",
     "resolve",
     "setup",
     "shutdown",
+    "traced",
 ]

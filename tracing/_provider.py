@@ -12,6 +12,7 @@ from typing import Any
 from opentelemetry import context as context_api
 from opentelemetry import propagate
 from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -61,6 +62,9 @@ class Tracing:
     _processor: _CountingBatchProcessor | None = field(default=None, repr=False)
     _closers: list[Callable[[], Any]] = field(default_factory=list, repr=False)
     _stopped: bool = field(default=False, repr=False)
+    # The context adopted from TRACEPARENT at setup(); attach it in threads not started from the setup
+    # thread's context (see _adopt_parent_from_environment).
+    parent_context: Context | None = None
 
     @property
     def dropped_spans(self) -> int:
@@ -142,18 +146,28 @@ def _install(resolved: Resolved) -> Tracing:
     settings = resolved.settings
     propagate.set_global_textmap(build_propagator(settings["propagators"]))
     trust = trust_policy_named(settings["trust_incoming"])
+    # Adopted before the disabled check: a disabled SDK is a no-op that still propagates, so a
+    # disabled process in the middle of a chain must not break its parent's trace.
+    parent = _adopt_parent_from_environment(settings)
     if settings["disabled"]:
         if trace_api.get_tracer_provider() is _installed_by_us:
             _install_global(trace_api.NoOpTracerProvider())  # an earlier setup's provider must not linger
-        return Tracing(settings, None, resolved.warnings, trust)
+        return Tracing(settings, None, resolved.warnings, trust, parent_context=parent)
     sampler = build_sampler(settings)
     processor = _CountingBatchProcessor(build_exporter(settings), settings)
     provider = TracerProvider(resource=build_resource(settings), sampler=sampler, shutdown_on_exit=False)
     provider.add_span_processor(processor)
-    handle = Tracing(settings, provider, resolved.warnings, trust, _install_global(provider), processor)
+    handle = Tracing(
+        settings,
+        provider,
+        resolved.warnings,
+        trust,
+        _install_global(provider),
+        processor,
+        parent_context=parent,
+    )
     if hasattr(sampler, "shutdown"):
         handle._closers.append(sampler.shutdown)
-    _adopt_parent_from_environment(settings)
     return handle
 
 
@@ -197,20 +211,25 @@ def build_propagator(names: tuple[str, ...]) -> CompositePropagator:
     return CompositePropagator([factories[n]() for n in names if n in factories])
 
 
-def _adopt_parent_from_environment(settings: Settings) -> None:
+def _adopt_parent_from_environment(settings: Settings) -> Context | None:
     """A child process started with TRACEPARENT (see propagation.environment_for_child) continues its
-    parent's trace: the context is attached in the thread that called setup(), so root spans started
-    there (and in tasks and contexts copied from it) become children of the parent process's span."""
+    parent's trace: the context (with TRACESTATE and BAGGAGE) is attached in the thread that called
+    setup(), so root spans started there, and in tasks, context_thread()s and ContextExecutor work
+    started from it, become children of the parent process's span. Returned for Tracing.parent_context."""
     if not settings["parent_from_env"] or not settings["parent_traceparent"]:
-        return
-    from .propagation import HEADERS_GETTER, extract
+        return None
+    from .propagation import context_from_environment
 
-    carrier = {"traceparent": settings["parent_traceparent"]}
-    if settings["parent_tracestate"]:
-        carrier["tracestate"] = settings["parent_tracestate"]
-    extracted = extract(carrier, HEADERS_GETTER)
-    if trace_api.get_current_span(extracted).get_span_context().is_valid:
-        context_api.attach(extracted)
+    variables = {
+        "TRACEPARENT": settings["parent_traceparent"],
+        "TRACESTATE": settings["parent_tracestate"],
+        "BAGGAGE": settings["parent_baggage"],
+    }
+    extracted = context_from_environment({name: value for name, value in variables.items() if value})
+    if not trace_api.get_current_span(extracted).get_span_context().is_valid:
+        return None
+    context_api.attach(extracted)
+    return extracted
 
 
 @atexit.register

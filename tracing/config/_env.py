@@ -90,6 +90,7 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     p.take("parent_from_env", "KUBETRACE_TRACEPARENT_FROM_ENV", p.boolean)
     p.take("parent_traceparent", "TRACEPARENT", p.text)
     p.take("parent_tracestate", "TRACESTATE", p.text)
+    p.take("parent_baggage", "BAGGAGE", p.text)
     kubernetes = {}
     for attribute, names in DOWNWARD_API.items():
         for name in names:

@@ -49,6 +49,7 @@ _DEFAULTS: dict[str, Any] = {
     "parent_from_env": True,
     "parent_traceparent": None,
     "parent_tracestate": None,
+    "parent_baggage": None,
 }
 ARGUMENT_NAMES = tuple(f.name for f in fields(Settings))
 

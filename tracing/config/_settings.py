@@ -55,6 +55,7 @@ class Settings:
     parent_from_env: Sourced  # bool: TRACEPARENT in our environment parents our root spans
     parent_traceparent: Sourced  # str | None: TRACEPARENT seen at setup
     parent_tracestate: Sourced  # str | None
+    parent_baggage: Sourced  # str | None: BAGGAGE seen at setup
 
     def items(self) -> list[tuple[str, Sourced]]:
         """(name, Sourced) pairs in declaration order, for printing."""

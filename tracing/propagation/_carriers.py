@@ -23,7 +23,8 @@ class HeadersGetter(Getter[Mapping[str, str]]):
         return [value] if isinstance(value, str) else None
 
     def keys(self, carrier: Mapping[str, str]) -> list[str]:
-        return list(carrier.keys())
+        # Lower-case, as HTTP/2 and gRPC send them: Jaeger's propagator finds `uberctx-*` baggage by prefix.
+        return [k.lower() for k in carrier if isinstance(k, str)]
 
 
 class HeadersSetter(Setter[MutableMapping[str, str]]):
