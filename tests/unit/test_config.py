@@ -61,14 +61,23 @@ def test_validate_reports_every_problem_of_a_file_with_file_and_field():
 
 def test_validate_several_files_exits_1_if_any_is_invalid_and_summarises_the_valid_ones():
     proc = subprocess.run(
-        [sys.executable, "-m", "tracing.cli", "validate", "valid-apiserver-v1.yaml", "invalid-empty.yaml"],
+        [
+            sys.executable,
+            "-m",
+            "tracing.cli",
+            "validate",
+            "valid-apiserver-v1.yaml",
+            "invalid-negative-rate.yaml",
+        ],
         cwd=CORPUS,
         capture_output=True,
         text=True,
     )
     assert proc.returncode == 1
     assert proc.stdout.startswith("valid-apiserver-v1.yaml: TracingConfiguration: endpoint otel-agent")
-    assert proc.stderr.strip() == "invalid-empty.yaml: file is empty; expected a TracingConfiguration"
+    assert proc.stderr.strip() == (
+        "invalid-negative-rate.yaml: samplingRatePerMillion: Invalid value: -10: sampling rate must be positive"
+    )
 
 
 def test_validate_a_missing_file_is_a_one_line_error():

@@ -8,6 +8,7 @@ int32 are errors, and every problem is reported, not only the first.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ TRACING_CONFIGURATION_VERSIONS = (
     "apiserver.config.k8s.io/v1",
 )
 KUBELET_CONFIGURATION_VERSIONS = ("kubelet.config.k8s.io/v1beta1",)
+_INTERNAL_VERSION = "apiserver.config.k8s.io/__internal"  # accepted by the apiserver's scheme too
 MAX_SAMPLING_RATE_PER_MILLION = 1_000_000
 _INT32 = (-(2**31), 2**31 - 1)
 _TRACING_FIELDS = ("endpoint", "samplingRatePerMillion")
@@ -73,7 +75,9 @@ class _DuplicateKey(Exception):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that refuses duplicate keys, as Kubernetes' strict decoding does."""
+    """A YAML loader that reads scalars the way Kubernetes' YAML library (go-yaml v2) does and
+    refuses duplicate keys, as Kubernetes' strict decoding does. PyYAML's YAML 1.1 defaults differ:
+    it reads `10:30` as base 60 and `1e2` or `y` as strings."""
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()
@@ -84,12 +88,68 @@ class _StrictLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_bool(self, node):
+        return self.construct_scalar(node).lower() in ("y", "yes", "true", "on")
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node).replace("_", "")
+        sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+        if digits.startswith("0o"):
+            return sign * int(digits[2:], 8)
+        return super().construct_yaml_int(node)
+
+
+def _go_yaml_resolvers() -> dict:
+    resolvers = {
+        first: [(tag, rx) for tag, rx in entries if not tag.endswith((":bool", ":int", ":float"))]
+        for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    rules = [
+        (
+            "tag:yaml.org,2002:bool",
+            r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+            "yYnNtTfFoO",
+        ),
+        (
+            "tag:yaml.org,2002:int",
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0o[0-7_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$",
+            "-+0123456789",
+        ),
+        (
+            "tag:yaml.org,2002:float",
+            r"^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            "-+0123456789.",
+        ),
+    ]
+    for tag, pattern, firsts in rules:
+        for first in firsts:
+            resolvers.setdefault(first, []).append((tag, re.compile(pattern)))
+    return resolvers
+
+
+_StrictLoader.yaml_implicit_resolvers = _go_yaml_resolvers()
+_StrictLoader.add_constructor("tag:yaml.org,2002:bool", _StrictLoader.construct_yaml_bool)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
+
+def _as_json(value: object) -> object:
+    """Kubernetes turns YAML into JSON before decoding, and JSON writes a whole float as an integer:
+    `samplingRatePerMillion: 100.0` is 100 to Kubernetes (but 100.0 in a JSON file is not)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    return value
+
 
 def _decode(where: str, text: str) -> object:
     if text.lstrip().startswith("{"):
         return _decode_json(where, text)
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_StrictLoader) if d is not None]
+        # Kubernetes decodes the first document only; later ones are never read.
+        first = next(iter(yaml.load_all(text, Loader=_StrictLoader)), None)
     except _DuplicateKey as dup:
         raise ConfigError(
             [Problem(where, dup.key, f'duplicate field "{dup.key}" (line {dup.line})')]
@@ -99,15 +159,13 @@ def _decode(where: str, text: str) -> object:
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise ConfigError([Problem(where, "", f"not valid YAML or JSON{at}: {problem}")]) from None
-    if not docs:
-        raise ConfigError([Problem(where, "", "file is empty; expected a TracingConfiguration")])
-    if len(docs) > 1:
-        raise ConfigError([Problem(where, "", f"expected one document, found {len(docs)}")])
-    if not isinstance(docs[0], dict):
+    if first is None:
+        return {}  # as Kubernetes: an empty document decodes to a TracingConfiguration with nothing set
+    if not isinstance(first, dict):
         raise ConfigError(
-            [Problem(where, "", f"expected a mapping at the top level, got {_type_name(docs[0])}")]
+            [Problem(where, "", f"expected a mapping at the top level, got {_type_name(first)}")]
         )
-    return docs[0]
+    return _as_json(first)
 
 
 def _decode_json(where: str, text: str) -> object:
@@ -131,8 +189,13 @@ def _decode_json(where: str, text: str) -> object:
 
 def _interpret(where: str, doc: dict, problems: list[Problem]) -> TracingFile:
     api_version, kind = doc.get("apiVersion"), doc.get("kind")
-    if kind == "TracingConfiguration":
-        _check_api_version(where, api_version, TRACING_CONFIGURATION_VERSIONS, problems)
+    if kind is None or kind == "TracingConfiguration":
+        # kube-apiserver decodes into a TracingConfiguration: a missing kind or apiVersion is
+        # defaulted from that type rather than rejected.
+        if api_version is not None:
+            _check_api_version(
+                where, api_version, (*TRACING_CONFIGURATION_VERSIONS, _INTERNAL_VERSION), problems
+            )
         _check_unknown(where, doc, ("apiVersion", "kind", *_TRACING_FIELDS), "", problems)
         endpoint, rate = _tracing_fields(where, doc, "", problems)
         return TracingFile(where, "TracingConfiguration", endpoint, rate, True)
@@ -147,18 +210,11 @@ def _interpret(where: str, doc: dict, problems: list[Problem]) -> TracingFile:
         _check_unknown(where, stanza, _TRACING_FIELDS, "tracing.", problems)
         endpoint, rate = _tracing_fields(where, stanza, "tracing.", problems)
         return TracingFile(where, "KubeletConfiguration", endpoint, rate, True)
-    if kind is None:
-        problems.append(
-            Problem(where, "kind", "required; expected TracingConfiguration or KubeletConfiguration")
+    problems.append(
+        Problem(
+            where, "kind", f'unsupported kind "{kind}"; expected TracingConfiguration or KubeletConfiguration'
         )
-    else:
-        problems.append(
-            Problem(
-                where,
-                "kind",
-                f'unsupported kind "{kind}"; expected TracingConfiguration or KubeletConfiguration',
-            )
-        )
+    )
     return TracingFile(where, str(kind), None, None, False)
 
 
@@ -167,7 +223,13 @@ def _check_api_version(
 ) -> None:
     if api_version not in allowed:
         got = "missing" if api_version is None else f'"{api_version}"'
-        problems.append(Problem(where, "apiVersion", f"must be one of {', '.join(allowed)}; got {got}"))
+        problems.append(
+            Problem(
+                where,
+                "apiVersion",
+                f"must be one of {', '.join(v for v in allowed if v != _INTERNAL_VERSION)}; got {got}",
+            )
+        )
 
 
 def _check_unknown(
@@ -221,22 +283,36 @@ def validate_sampling_rate(rate: int) -> list[str]:
 def validate_endpoint(endpoint: str) -> list[str]:
     """Kubernetes' validateEndpoint: a gRPC target whose scheme is none, dns, unix or unix-abstract."""
     target = endpoint if "//" in endpoint else "dns://" + endpoint
+    go_error = _go_url_error(target)
+    if go_error:
+        return [f'Invalid value: "{target}": parse "{target}": {go_error}']
     try:
         parts = urlsplit(target)
     except ValueError as err:
-        return [f'Invalid value: "{endpoint}": parse "{target}": {err}']
+        return [f'Invalid value: "{target}": parse "{target}": {err}']
     host, sep, port = parts.netloc.rpartition(":")
     if sep and host and not port.isdigit() and port and "]" not in port:
         # Go's url.Parse rejects a non-numeric port; Kubernetes reports its error text.
-        return [f'Invalid value: "{endpoint}": parse "{target}": invalid port ":{port}" after host']
+        return [f'Invalid value: "{target}": parse "{target}": invalid port ":{port}" after host']
     if any(c.isspace() for c in parts.netloc):
-        return [f'Invalid value: "{endpoint}": invalid character " " in host name']
+        return [f'Invalid value: "{target}": parse "{target}": invalid character " " in host name']
     if parts.scheme not in _ENDPOINT_SCHEMES:
         return [
-            f'Invalid value: "{endpoint}": unsupported scheme: {parts.scheme}.  Options are none, dns, unix, or '
+            f'Invalid value: "{target}": unsupported scheme: {parts.scheme}.  Options are none, dns, unix, or '
             "unix-abstract.  See https://github.com/grpc/grpc/blob/master/doc/naming.md"
         ]
     return []
+
+
+_BAD_ESCAPE = re.compile(r"%(?![0-9a-fA-F]{2})(.{0,2})", re.DOTALL)
+
+
+def _go_url_error(target: str) -> str | None:
+    """The errors Go's url.Parse raises that Python's urlsplit silently tolerates."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "net/url: invalid control character in URL"
+    bad = _BAD_ESCAPE.search(target)
+    return f'invalid URL escape "%{bad.group(1)}"' if bad else None
 
 
 def _type_name(value: object) -> str:
