@@ -30,7 +30,9 @@ def _decide(sampler, name: str, trace_id: int) -> bool:
 
 
 def test_remote_sampler_applies_the_service_and_operation_strategies_jaeger_serves(jaeger):
-    sampler = JaegerRemoteSampler("apiserver", jaeger.sampling_url, background=False, initial_sampling_rate=0.0)
+    sampler = JaegerRemoteSampler(
+        "apiserver", jaeger.sampling_url, background=False, initial_sampling_rate=0.0
+    )
     try:
         assert not _decide(sampler, "LIST pods", LOW_ID)  # initial rate 0 until the first answer
         assert sampler.poll(), "Jaeger's sampling endpoint did not answer"

@@ -26,7 +26,10 @@ class _CountingIds(IdGenerator):
     """Deterministic ids, so two providers produce comparable spans."""
 
     def __init__(self):
-        self._span, self._trace = itertools.count(1), itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15)
+        self._span, self._trace = (
+            itertools.count(1),
+            itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15),
+        )
 
     def generate_span_id(self) -> int:
         return next(self._span)
@@ -38,7 +41,9 @@ class _CountingIds(IdGenerator):
 class _RecordOnly(Sampler):
     """RECORD_ONLY with extra attributes and a trace state edit, to cover every field of a decision."""
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
+    def should_sample(
+        self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None
+    ):
         state = trace.get_current_span(parent_context).get_span_context().trace_state.add("k8s", "1")
         return SamplingResult(Decision.RECORD_ONLY, {"sampler.type": "test"}, state)
 
