@@ -188,8 +188,9 @@ def _install_global(provider: trace_api.TracerProvider) -> bool:
 
 def build_propagator(names: tuple[str, ...]) -> CompositePropagator:
     """OTEL_PROPAGATORS names -> one composite propagator (an empty one for "none")."""
-    from opentelemetry.baggage.propagation import W3CBaggagePropagator
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from .propagation._w3c_baggage import W3CBaggagePropagator
 
     def b3():
         from opentelemetry.propagators.b3 import B3SingleFormat

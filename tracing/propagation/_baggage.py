@@ -1,9 +1,8 @@
 """Baggage that always fits the W3C limits, so every entry set is an entry sent.
 
 W3C Baggage guarantees propagation of at most 64 list-members and 8192 bytes per `baggage` header;
-beyond that a receiver may drop list-members. The OpenTelemetry propagator enforces looser limits
-(180 members, 4096 bytes per member) only when injecting, and then silently stops at the first
-entry that does not fit, losing later, smaller ones as well. Here an entry that would break a limit
+beyond that a receiver may drop list-members. A propagator can only stop at the first entry that
+does not fit, losing later, smaller ones as well. Here an entry that would break a limit
 is refused when it is set (logged at debug level), so what is in the context is exactly what goes
 on the wire.
 """
@@ -12,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import quote_plus
 
 from opentelemetry import baggage
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
+
+from ._w3c_baggage import encode_member
 
 MAX_ENTRIES = 64
 MAX_ENTRY_BYTES = 4096
@@ -69,5 +69,4 @@ def _limit_broken(key: str, entries: dict[str, object]) -> str | None:
 
 
 def _encoded(key: str, value: object) -> str:
-    # Exactly how the OpenTelemetry W3C propagator writes a list-member.
-    return quote_plus(str(key)) + "=" + quote_plus(str(value))
+    return encode_member(key, value)  # exactly as our W3C propagator writes a list-member
