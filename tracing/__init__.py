@@ -7,6 +7,7 @@ tracing.shutdown()       # bounded by KUBETRACE_SHUTDOWN_TIMEOUT_MS, also run at
 """
 
 from ._errors import ConfigError, Problem
+from ._hooks import safe_invoke
 from ._provider import Tracing, active, build_propagator, setup, shutdown
 from ._spans import Operation, operation, traced
 from ._starter import SpanStarter
@@ -27,6 +28,7 @@ __all__ = [
     "build_propagator",
     "operation",
     "resolve",
+    "safe_invoke",
     "setup",
     "shutdown",
     "traced",

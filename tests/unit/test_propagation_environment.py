@@ -88,7 +88,7 @@ def test_default_base_is_the_whole_process_environment(monkeypatch):
 def test_an_explicit_context_is_injected_instead_of_the_current_one(recorder):
     given = extract({"traceparent": VALID, "tracestate": "vendor=x"}, tracing.propagation.HEADERS_GETTER)
     env = environment_for_child({}, context=baggage.set_baggage("tenant", "a b", given))
-    assert env == {"TRACEPARENT": VALID, "TRACESTATE": "vendor=x", "BAGGAGE": "tenant=a+b"}
+    assert env == {"TRACEPARENT": VALID, "TRACESTATE": "vendor=x", "BAGGAGE": "tenant=a%20b"}
     back = context_from_environment(env)
     assert _hex(_span_context(back)) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
     assert _span_context(back).trace_state.get("vendor") == "x"

@@ -28,5 +28,9 @@ def extract(carrier: object, getter: Getter, context: Context | None = None) -> 
 
 
 def inject(carrier: object, setter: Setter, context: Context | None = None) -> None:
-    """Write the current (or given) context into a carrier with the configured propagators."""
-    propagate.get_global_textmap().inject(carrier, context, setter)
+    """Write the current (or given) context into a carrier with the configured propagators; a
+    failing propagator costs the call its trace context, never the call itself."""
+    try:
+        propagate.get_global_textmap().inject(carrier, context, setter)
+    except Exception:
+        _log.debug("trace context not injected", exc_info=True)
