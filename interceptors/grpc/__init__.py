@@ -1,0 +1,136 @@
+"""Tracing for gRPC servers and clients, sync and grpc.aio, all four RPC kinds.
+
+    from interceptors import grpc as kgrpc
+
+    server = grpc.server(executor, interceptors=[kgrpc.server_interceptor()])
+    server = grpc.aio.server(interceptors=[kgrpc.aio_server_interceptor()])
+    channel = kgrpc.instrument_channel(grpc.insecure_channel(target))
+    channel = grpc.aio.insecure_channel(target, interceptors=kgrpc.aio_client_interceptors(target=target))
+
+Spans follow the OpenTelemetry RPC conventions as otelgrpc (kubelet, kube-apiserver) does: name
+"package.Service/Method", rpc.system/service/method, rpc.grpc.status_code, server.address/port
+on clients, client.address/port on servers. A server span is an error only for UNKNOWN,
+DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS; a client span for any
+non-OK code. Calls for methods a server does not implement get no span.
+
+Options, for every entry point:
+  tracer_provider     default: the global one, looked up per call (so setup() may come later)
+  filter              CallMeta -> bool, True to trace; default: all but grpc.health.v1.Health and
+                      grpc.reflection.*. Asked once per method, not per call. Compose with any_of,
+                      all_of, negate, service_in, method_in.
+  message_events      False; True adds a "message" event (type, id, uncompressed size) per message
+  request_attributes  (CallMeta, request) -> mapping of extra span attributes, e.g.
+                      interceptors.k8s.cri_attributes. Called only for sampled calls whose request
+                      is a single message (unary and server-streaming); a failing hook is logged once.
+Servers also take trust_policy (default: the one setup() configured, else trust all): whether
+incoming context becomes the parent or only a link on a new root. Clients take target (the
+channel target, for server.address/server.port; instrument_channel reads it from the channel).
+"""
+
+from __future__ import annotations
+
+import grpc
+from opentelemetry.trace import TracerProvider
+
+from tracing.propagation import TrustPolicy
+
+from ._aio_client import aio_interceptors
+from ._aio_server import AioServerInterceptor
+from ._callmeta import CallMeta, RpcKind, Side
+from ._client import ClientInterceptor
+from ._filters import Filter, all_of, any_of, default_filter, method_in, negate, service_in
+from ._recipe import RequestAttributes
+from ._server import ServerInterceptor
+
+
+def server_interceptor(
+    *,
+    tracer_provider: TracerProvider | None = None,
+    trust_policy: TrustPolicy | None = None,
+    filter: Filter | None = None,
+    message_events: bool = False,
+    request_attributes: RequestAttributes | None = None,
+) -> grpc.ServerInterceptor:
+    """An interceptor for grpc.server(interceptors=[...])."""
+    return ServerInterceptor(**_options(locals()))
+
+
+def aio_server_interceptor(
+    *,
+    tracer_provider: TracerProvider | None = None,
+    trust_policy: TrustPolicy | None = None,
+    filter: Filter | None = None,
+    message_events: bool = False,
+    request_attributes: RequestAttributes | None = None,
+) -> grpc.aio.ServerInterceptor:
+    """An interceptor for grpc.aio.server(interceptors=[...])."""
+    return AioServerInterceptor(**_options(locals()))
+
+
+def client_interceptor(
+    *,
+    tracer_provider: TracerProvider | None = None,
+    target: str | None = None,
+    filter: Filter | None = None,
+    message_events: bool = False,
+    request_attributes: RequestAttributes | None = None,
+) -> grpc.UnaryUnaryClientInterceptor:
+    """One interceptor for all four RPC kinds, for grpc.intercept_channel(channel, ...)."""
+    return ClientInterceptor(**_options(locals()))
+
+
+def aio_client_interceptors(
+    *,
+    tracer_provider: TracerProvider | None = None,
+    target: str | None = None,
+    filter: Filter | None = None,
+    message_events: bool = False,
+    request_attributes: RequestAttributes | None = None,
+) -> list[grpc.aio.ClientInterceptor]:
+    """Interceptors for grpc.aio.insecure_channel(target, interceptors=...), one per RPC kind."""
+    return aio_interceptors(**_options(locals()))
+
+
+def instrument_channel(
+    channel: grpc.Channel,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    target: str | None = None,
+    filter: Filter | None = None,
+    message_events: bool = False,
+    request_attributes: RequestAttributes | None = None,
+) -> grpc.Channel:
+    """`channel` with client tracing; server.address/port come from its target unless target= is given."""
+    options = _options(locals())
+    options["target"] = target or _target_of(channel)
+    return grpc.intercept_channel(channel, ClientInterceptor(**options))
+
+
+def _options(arguments: dict) -> dict:
+    return {k: v for k, v in arguments.items() if k != "channel"}
+
+
+def _target_of(channel: grpc.Channel) -> bytes | None:
+    # grpc.Channel has no public accessor for its target; the core channel inside it does.
+    core = getattr(channel, "_channel", None)
+    target = getattr(core, "target", None)
+    return target() if callable(target) else None
+
+
+__all__ = [
+    "CallMeta",
+    "Filter",
+    "RpcKind",
+    "Side",
+    "aio_client_interceptors",
+    "aio_server_interceptor",
+    "all_of",
+    "any_of",
+    "client_interceptor",
+    "default_filter",
+    "instrument_channel",
+    "method_in",
+    "negate",
+    "server_interceptor",
+    "service_in",
+]

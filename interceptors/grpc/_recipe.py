@@ -1,0 +1,132 @@
+"""The one span recipe behind all sixteen entry points: which calls get a span, its name, kind,
+attributes and parent, and the metadata a client sends.
+
+Everything that depends only on the method (CallMeta, the filter's answer, the attribute dict the
+sampler sees) is computed once per method and cached. A call that is not sampled costs a sampler
+decision, a non-recording span context and its propagation; nothing here builds more for it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry.trace import SpanKind
+
+import tracing
+from tracing import SpanStarter, safe_invoke
+from tracing.propagation import (
+    METADATA_GETTER,
+    METADATA_SETTER,
+    TRUST_ALL,
+    Caller,
+    TrustPolicy,
+    extract,
+    inject,
+)
+
+from ._address import client_attributes, server_attributes
+from ._callmeta import CallMeta, Side, call_meta
+from ._filters import Filter, default_filter
+from ._reporter import Reporter
+
+SCOPE = "kubetrace.grpc"
+STREAMED = object()  # stands for "no single request message": client-streaming and bidi calls
+
+RequestAttributes = Callable[[CallMeta, Any], Mapping[str, Any]]
+
+
+class Method:
+    """A method as traced by one interceptor: its CallMeta and the attributes every span of it starts with."""
+
+    __slots__ = ("attributes", "meta", "name", "request_streaming", "response_streaming")
+
+    def __init__(self, meta: CallMeta, attributes: dict[str, Any]):
+        self.meta, self.attributes, self.name = meta, attributes, meta.name
+        self.request_streaming, self.response_streaming = meta.request_streaming, meta.response_streaming
+
+
+class Recipe:
+    """One interceptor's options, applied to every call it sees."""
+
+    def __init__(
+        self,
+        side: Side,
+        *,
+        tracer_provider: trace_api.TracerProvider | None = None,
+        trust_policy: TrustPolicy | None = None,
+        filter: Filter | None = None,
+        message_events: bool = False,
+        request_attributes: RequestAttributes | None = None,
+        target: str | bytes | None = None,
+    ):
+        self.side = side
+        self._starter = SpanStarter(SCOPE, tracing.__version__, tracer_provider)
+        self._trust = trust_policy
+        self._filter = filter or default_filter
+        self._events = message_events
+        self._hook = request_attributes
+        self._peer = server_attributes(target)
+        self.method = functools.lru_cache(maxsize=1024)(self._method)
+
+    def _method(
+        self, full_method: str | bytes, request_streaming: bool, response_streaming: bool
+    ) -> Method | None:
+        """The traced method, or None when the filter excludes it (a broken filter traces)."""
+        meta = call_meta(full_method, request_streaming, response_streaming, self.side)
+        if not safe_invoke(self._filter, meta, default=True):
+            return None
+        attributes: dict[str, Any] = {"rpc.system": "grpc"}
+        if meta.service:
+            attributes.update({"rpc.service": meta.service, "rpc.method": meta.method})
+        attributes.update(self._peer)
+        return Method(meta, attributes)
+
+    def start_server(self, method: Method, context, request: object = STREAMED) -> Reporter:
+        """The server span for a call, its parent (or link) taken from the caller's metadata."""
+        metadata = context.invocation_metadata() or ()
+        extracted = extract(metadata, METADATA_GETTER)
+        policy = self._trust or _configured_trust()
+        parent, links = policy.parent_and_links(extracted, lambda: _caller(context, metadata))
+        span = self._starter.start(method.name, parent, SpanKind.SERVER, method.attributes, links)
+        call = Reporter(span, trace_api.set_span_in_context(span, parent), True, self._events)
+        if call.recording:
+            span.set_attributes(client_attributes(context.peer()))
+            if request is not STREAMED:
+                call.on_receive(request)
+                self._annotate(span, method, request)
+        return call
+
+    def start_client(self, method: Method, metadata: Iterable | None, request: object = STREAMED):
+        """The client span for a call under the current context, and the metadata to send with it."""
+        span = self._starter.start(method.name, None, SpanKind.CLIENT, method.attributes)
+        context = trace_api.set_span_in_context(span)
+        carrier = list(metadata or ())
+        inject(carrier, METADATA_SETTER, context)
+        call = Reporter(span, context, False, self._events)
+        if call.recording and request is not STREAMED:
+            call.on_send(request)
+            self._annotate(span, method, request)
+        return call, carrier
+
+    def _annotate(self, span, method: Method, request: object) -> None:
+        if self._hook is None:
+            return
+        extra = safe_invoke(self._hook, method.meta, request)
+        if isinstance(extra, Mapping) and extra:
+            span.set_attributes(extra)
+
+
+def _configured_trust() -> TrustPolicy:
+    """The policy tracing.setup() configured (KUBETRACE_TRUST_INCOMING), else trust all, as otelgrpc does."""
+    handle = tracing.active()
+    return handle.trust_policy if handle is not None and handle.trust_policy is not None else TRUST_ALL
+
+
+def _caller(context, metadata: Iterable[tuple[str, object]]) -> Caller:
+    def header(name: str) -> str | None:
+        return next((v for k, v in metadata if k == name and isinstance(v, str)), None)
+
+    return Caller("grpc", context.peer(), header, context)

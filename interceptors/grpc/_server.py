@@ -1,0 +1,71 @@
+"""Sync server adapter: grpc.server handlers of all four kinds, feeding the one recipe.
+
+grpc.aio servers run sync (non-async) handlers in their executor; they are wrapped here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import grpc
+
+from ._callmeta import Side
+from ._handlers import TracedHandlers
+from ._recipe import STREAMED, Method, Recipe
+from ._reporter import Reporter
+from ._streams import reported
+
+
+class ServerInterceptor(grpc.ServerInterceptor):
+    def __init__(self, **options):
+        self._traced = TracedHandlers(Recipe(Side.SERVER, **options), wrap_sync)
+
+    def intercept_service(self, continuation, handler_call_details):
+        return self._traced(continuation(handler_call_details), handler_call_details.method)
+
+
+def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
+    """The traced version of a sync handler: its span is current while it runs and ends once."""
+    streaming_requests = method.request_streaming
+
+    def traced(request_or_iterator, context):
+        call = recipe.start_server(method, context, STREAMED if streaming_requests else request_or_iterator)
+        if streaming_requests and call.events:
+            request_or_iterator = reported(request_or_iterator, call.on_receive)
+        token = call.enter()
+        try:
+            result = behavior(request_or_iterator, context)
+        except BaseException as exc:
+            call.end_server(context, exc)
+            raise
+        finally:
+            call.exit(token)
+        if method.response_streaming:
+            return _owned_responses(result, call, context)
+        call.on_send(result)
+        call.end_server(context, None)
+        return result
+
+    return traced
+
+
+def _owned_responses(responses: Iterator, call: Reporter, context) -> Iterator:
+    """The handler's responses, produced with its span current; ends the span when the stream is
+    exhausted, fails, or is closed or collected because the client went away."""
+    exc: BaseException | None = None
+    try:
+        while True:
+            token = call.enter()
+            try:
+                response = next(responses)
+            except StopIteration:
+                return
+            finally:
+                call.exit(token)
+            call.on_send(response)
+            yield response
+    except BaseException as error:
+        exc = error
+        raise
+    finally:
+        call.end_server(context, exc)

@@ -1,0 +1,21 @@
+"""The overhead benchmark runs and ends with its RESULT line (a --quick run: numbers are noise)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "grpc_overhead.py"
+
+
+def test_benchmark_quick_run_prints_the_result_line():
+    run = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick"], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    last = run.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"RESULT grpc sampled_ratio=(-?\d+\.\d+|nan) unsampled_ratio=(-?\d+\.\d+|nan)", last
+    ), last
