@@ -1,0 +1,26 @@
+"""The HTTP overhead benchmark runs end to end (a --quick smoke run) and ends with its RESULT line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "http_overhead.py"
+
+
+def test_quick_benchmark_run_ends_with_the_result_line():
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert re.fullmatch(
+        r"RESULT http sampled_ratio=(-?\d+\.\d{3}|nan) unsampled_ratio=(-?\d+\.\d{3}|nan)", lines[-1]
+    ), lines[-1]
+    groups = {line.split("  ")[0] for line in lines[1:-1]}
+    assert {"wsgi sampled", "wsgi unsampled", "asgi sampled", "requests unsampled", "httpx sampled"} <= groups
