@@ -16,7 +16,65 @@ _MAX_DEFAULT_WIDTH = 80
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the demo and view commands when they are available."""
+    _add_demo(sub)
     _add_view(sub)
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="run a traced mini control plane, apply a pod, and draw its trace",
+        description="Start the examples/ control plane (apiserver, storage, kubelet, runtime) on free "
+        "loopback ports, apply a pod with kubectl, wait until it runs, stop everything and draw the "
+        "pod's trace as a waterfall. Spans go to Jaeger when one is named or found on 127.0.0.1 "
+        "(query API on 16686, OTLP on 4317), to the OTLP endpoint configured, or else to an "
+        "embedded in-process receiver.",
+    )
+    demo.add_argument(
+        "--jaeger",
+        metavar="URL",
+        help="Jaeger query URL to export to and draw from (default: $KUBETRACE_JAEGER_URL)",
+    )
+    demo.add_argument(
+        "--otlp",
+        metavar="ENDPOINT",
+        help="OTLP/gRPC endpoint to export to (default: $OTEL_EXPORTER_OTLP_ENDPOINT, else Jaeger's host:4317)",
+    )
+    demo.add_argument(
+        "--embedded", action="store_true", help="use the embedded receiver even if Jaeger is running"
+    )
+    demo.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds for the pod to run (default: 30)"
+    )
+    demo.add_argument("--width", type=int, metavar="N", help="columns (default: the terminal's, at most 80)")
+    demo.add_argument("--no-color", action="store_true", help="no colours, even on a terminal")
+    demo.add_argument("--spans-json", metavar="PATH", help="also write the trace's spans to PATH as JSON")
+    demo.add_argument("--pids-file", metavar="PATH", help=argparse.SUPPRESS)  # tests: what to check is gone
+    demo.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ._demo import DemoOptions, run
+    from ._jaeger_query import ViewError
+
+    try:
+        width = _view_width(args.width)
+    except ViewError as err:
+        print(f"kubetrace demo: {err}", file=sys.stderr)
+        return 2
+    options = DemoOptions(
+        jaeger=args.jaeger,
+        otlp=args.otlp,
+        embedded=args.embedded,
+        timeout=args.timeout,
+        width=width,
+        color=sys.stdout.isatty() and not args.no_color,
+        spans_json=Path(args.spans_json) if args.spans_json else None,
+        pids_file=Path(args.pids_file) if args.pids_file else None,
+    )
+    return run(options)
 
 
 def _add_view(sub: argparse._SubParsersAction) -> None:

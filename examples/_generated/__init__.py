@@ -1,0 +1,1 @@
+"""gRPC modules generated from ../protos by ../regenerate.sh: do not edit."""
