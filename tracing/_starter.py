@@ -18,12 +18,16 @@ from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
-from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from opentelemetry.util.types import Attributes
 
-_SAMPLED = TraceFlags.SAMPLED
+from ._decisions import Decide, compile_sampler
+from ._runtime_context import span_context_in
+
 _RANDOM = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
+_DROP = Decision.DROP
+_FLAGS = {bits: TraceFlags(bits) for bits in range(4)}  # TraceFlags(int) per span costs a call
 
 
 class _Replay(threading.local):
@@ -68,13 +72,14 @@ class _ReplayIds(IdGenerator):
 class _Bound:
     """What the starter needs from one tracer provider, looked up once per provider."""
 
-    __slots__ = ("enabled", "ids", "provider", "replay", "sampler", "tracer")
+    __slots__ = ("decide", "enabled", "ids", "provider", "random_ids", "replay", "sampler", "tracer")
 
     def __init__(self, provider: trace_api.TracerProvider, scope: str, version: str):
         self.provider = provider
         self.tracer = provider.get_tracer(scope, version)
-        self.sampler = self.ids = self.replay = None
+        self.sampler = self.ids = self.replay = self.decide = None
         self.enabled = True
+        self.random_ids = 0
         if isinstance(provider, SdkTracerProvider) and hasattr(self.tracer, "sampler"):
             self._take_over_decisions()
 
@@ -87,6 +92,8 @@ class _Bound:
         self.replay = tracer.sampler._replay
         self.sampler = tracer.sampler.inner
         self.ids = tracer.id_generator.inner
+        self.decide: Decide | None = compile_sampler(self.sampler)
+        self.random_ids = _RANDOM if _RANDOM and self.ids.is_trace_id_random() else 0
         is_enabled = getattr(tracer, "_is_enabled", None)
         self.enabled = is_enabled() if is_enabled else True
 
@@ -127,23 +134,28 @@ class SpanStarter:
         b = self._current()
         if b.sampler is None:
             return b.tracer.start_span(name, parent, kind, attributes, links, start_time)
-        parent_ctx = trace_api.get_current_span(parent).get_span_context()
+        parent_ctx = span_context_in(parent)
         if not b.enabled:
             return NonRecordingSpan(parent_ctx)
-        if parent_ctx.is_valid:
+        valid_parent = parent_ctx.is_valid
+        if valid_parent:
             trace_id = parent_ctx.trace_id
             random_id = parent_ctx.trace_flags & _RANDOM
         else:
             trace_id = b.ids.generate_trace_id()
-            random_id = _RANDOM if _RANDOM and b.ids.is_trace_id_random() else 0
-        result = b.sampler.should_sample(parent, trace_id, name, kind, attributes, links)
-        decision = result.decision
-        if not decision.is_recording():
-            flags = (_SAMPLED if decision.is_sampled() else 0) | random_id
-            span_ctx = SpanContext(
-                trace_id, b.ids.generate_span_id(), False, TraceFlags(flags), result.trace_state
-            )
+            random_id = b.random_ids
+        decision = b.decide(parent_ctx, trace_id) if b.decide is not None else None
+        if decision is None:  # a sampler we cannot replay in-line: ask it
+            result = b.sampler.should_sample(parent, trace_id, name, kind, attributes, links)
+            decision, trace_state = result.decision, result.trace_state
+        else:  # what the SDK's static, ratio and parent-based samplers return for this decision
+            trace_state = parent_ctx.trace_state if valid_parent else None
+            result = None
+        if decision is _DROP:  # the one decision that does not record (and so is not sampled)
+            span_ctx = SpanContext(trace_id, b.ids.generate_span_id(), False, _FLAGS[random_id], trace_state)
             return NonRecordingSpan(span_ctx)
+        if result is None:
+            result = SamplingResult(decision, attributes, trace_state)
         b.replay.pending = (trace_id, result)
         try:
             return b.tracer.start_span(name, parent, kind, attributes, links, start_time)

@@ -17,15 +17,8 @@ from opentelemetry.trace import SpanKind
 
 import tracing
 from tracing import SpanStarter, safe_invoke
-from tracing.propagation import (
-    METADATA_GETTER,
-    METADATA_SETTER,
-    TRUST_ALL,
-    Caller,
-    TrustPolicy,
-    extract,
-    inject,
-)
+from tracing._runtime_context import current, with_span
+from tracing.propagation import TRUST_ALL, Caller, TrustPolicy, extract_metadata, inject_metadata
 
 from ._address import client_attributes, server_attributes
 from ._callmeta import CallMeta, Side, call_meta
@@ -87,11 +80,14 @@ class Recipe:
     def start_server(self, method: Method, context, request: object = STREAMED) -> Reporter:
         """The server span for a call, its parent (or link) taken from the caller's metadata."""
         metadata = context.invocation_metadata() or ()
-        extracted = extract(metadata, METADATA_GETTER)
+        extracted = extract_metadata(metadata)
         policy = self._trust or _configured_trust()
-        parent, links = policy.parent_and_links(extracted, lambda: _caller(context, metadata))
+        if policy.constant is True:
+            parent, links = extracted, ()
+        else:
+            parent, links = policy.parent_and_links(extracted, lambda: _caller(context, metadata))
         span = self._starter.start(method.name, parent, SpanKind.SERVER, method.attributes, links)
-        call = Reporter(span, trace_api.set_span_in_context(span, parent), True, self._events)
+        call = Reporter(span, with_span(span, parent), True, self._events)
         if call.recording:
             span.set_attributes(client_attributes(context.peer()))
             if request is not STREAMED:
@@ -101,10 +97,10 @@ class Recipe:
 
     def start_client(self, method: Method, metadata: Iterable | None, request: object = STREAMED):
         """The client span for a call under the current context, and the metadata to send with it."""
-        span = self._starter.start(method.name, None, SpanKind.CLIENT, method.attributes)
-        context = trace_api.set_span_in_context(span)
-        carrier = list(metadata or ())
-        inject(carrier, METADATA_SETTER, context)
+        context = current()
+        span = self._starter.start(method.name, context, SpanKind.CLIENT, method.attributes)
+        carrier = list(metadata) if metadata else []
+        inject_metadata(carrier, span, context)
         call = Reporter(span, context, False, self._events)
         if call.recording and request is not STREAMED:
             call.on_send(request)

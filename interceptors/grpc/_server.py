@@ -30,6 +30,12 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
 
     def traced(request_or_iterator, context):
         call = recipe.start_server(method, context, STREAMED if streaming_requests else request_or_iterator)
+        if not call.recording and not method.response_streaming:  # the common case, kept plain
+            token = call.enter()
+            try:
+                return behavior(request_or_iterator, context)
+            finally:
+                call.exit(token)
         if streaming_requests and call.events:
             request_or_iterator = reported(request_or_iterator, call.on_receive)
         token = call.enter()

@@ -151,27 +151,39 @@ def sync_server(handlers: list, provider=None, **options):
 
 
 @contextlib.contextmanager
-def sync_channel(target: str, provider=None, **options):
+def sync_channel(target: str, provider=None, interceptor: bool = False, **options):
+    """A channel to `target`: traced by instrument_channel(), or with interceptor=True by
+    grpc.intercept_channel(channel, client_interceptor()), or bare when provider is None."""
     channel = grpc.insecure_channel(target)
     grpc.channel_ready_future(channel).result(timeout=10)
     try:
-        yield kgrpc.instrument_channel(channel, tracer_provider=provider, **options) if provider else channel
+        if provider is None:
+            yield channel
+        elif interceptor:
+            options.setdefault("target", target)
+            yield grpc.intercept_channel(
+                channel, kgrpc.client_interceptor(tracer_provider=provider, **options)
+            )
+        else:
+            yield kgrpc.instrument_channel(channel, tracer_provider=provider, **options)
     finally:
         channel.close()
 
 
 @contextlib.contextmanager
-def sync_rig(provider=None):
+def sync_rig(provider=None, interceptor: bool = False):
     entered = threading.Event()
     with contextlib.ExitStack() as stack:
         back = stack.enter_context(
             sync_server([generic_handlers(BACK, {RpcKind.UNARY: lambda r, c: r})], provider)
         )
-        downstream = multicallable(stack.enter_context(sync_channel(back, provider)), RpcKind.UNARY, BACK)
+        downstream = multicallable(
+            stack.enter_context(sync_channel(back, provider, interceptor)), RpcKind.UNARY, BACK
+        )
         front = stack.enter_context(
             sync_server([generic_handlers(FRONT, sync_front(downstream, entered))], provider)
         )
-        yield Rig(stack.enter_context(sync_channel(front, provider)), entered, front)
+        yield Rig(stack.enter_context(sync_channel(front, provider, interceptor)), entered, front)
 
 
 def sync_call(rig: Rig, kind: RpcKind, outcome: str) -> tuple:

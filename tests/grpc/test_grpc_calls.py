@@ -14,7 +14,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from interceptors.grpc import RpcKind
 
-FLAVORS = ("sync", "aio", "aio_rw")
+# sync: instrument_channel(); sync_interceptor: grpc.intercept_channel(channel, client_interceptor())
+FLAVORS = ("sync", "sync_interceptor", "aio", "aio_rw")
 CASES = [
     pytest.param(flavor, kind, outcome, id=f"{flavor}-{kind.value}-{outcome}")
     for flavor in FLAVORS
@@ -27,8 +28,8 @@ _SERVER_ERRORS = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 def observe(flavor: str, kind: RpcKind, outcome: str, provider=None) -> tuple:
     """What the caller sees for one call through a fresh chain (bare when provider is None)."""
-    if flavor == "sync":
-        with sync_rig(provider) as rig:
+    if flavor in ("sync", "sync_interceptor"):
+        with sync_rig(provider, interceptor=flavor == "sync_interceptor") as rig:
             return sync_call(rig, kind, outcome)
 
     async def run():

@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.sampling import (
     ALWAYS_ON,
     Decision,
     ParentBased,
+    ParentBasedTraceIdRatio,
     Sampler,
     SamplingResult,
     TraceIdRatioBased,
@@ -20,6 +21,7 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
 
 from tracing import SpanStarter
+from tracing._decisions import compile_sampler
 
 
 class _CountingIds(IdGenerator):
@@ -58,12 +60,24 @@ SAMPLERS = {
     "parentbased_ratio_0": ParentBased(TraceIdRatioBased(0.0)),
     "parentbased_always_on": ParentBased(ALWAYS_ON),
     "record_only": _RecordOnly(),
+    "parentbased_traceidratio_0.3": ParentBasedTraceIdRatio(0.3),
+    "parentbased_inverted": ParentBased(
+        TraceIdRatioBased(0.7),
+        remote_parent_sampled=ALWAYS_OFF,
+        remote_parent_not_sampled=TraceIdRatioBased(0.5),
+        local_parent_sampled=ALWAYS_OFF,
+        local_parent_not_sampled=ALWAYS_ON,
+    ),
+    "parentbased_custom_root": ParentBased(_RecordOnly()),
 }
 PARENTS = {
     "root": None,
     "sampled_remote": SpanContext(0xABC, 0xDEF, True, TraceFlags(1), TraceState([("vendor", "x")])),
     "unsampled_remote": SpanContext(0xABC, 0xDEF, True, TraceFlags(0)),
     "sampled_local": SpanContext(0xABC, 0xDEF, False, TraceFlags(1)),
+    "unsampled_local_with_state": SpanContext(0xABC, 0xDEF, False, TraceFlags(0), TraceState([("a", "1")])),
+    "random_flag_remote": SpanContext(0x1234_5678_9ABC_DEF0_FEDC_BA98, 0xDEF, True, TraceFlags(3)),
+    "invalid": SpanContext(0, 0, True, TraceFlags(1)),
 }
 
 
@@ -127,3 +141,54 @@ def test_follows_the_global_provider_when_it_changes(monkeypatch):
     assert not starter.start("op", None, SpanKind.SERVER).is_recording()
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: second)
     assert starter.start("op", None, SpanKind.SERVER).is_recording()
+
+
+@pytest.mark.parametrize("parent", sorted(p for p in PARENTS if PARENTS[p]))
+def test_the_current_span_is_the_parent_when_none_is_given(parent):
+    sdk = TracerProvider(sampler=ParentBased(ALWAYS_OFF), id_generator=_CountingIds(), shutdown_on_exit=False)
+    ours = TracerProvider(
+        sampler=ParentBased(ALWAYS_OFF), id_generator=_CountingIds(), shutdown_on_exit=False
+    )
+    starter = SpanStarter("kubetrace-test", tracer_provider=ours)
+    with trace.use_span(NonRecordingSpan(PARENTS[parent])):
+        expected = sdk.get_tracer("kubetrace-test").start_span("op", None, SpanKind.CLIENT)
+        got = starter.start("op", None, SpanKind.CLIENT)
+    assert _view(got) == _view(expected)
+
+
+class _RatioSubclass(TraceIdRatioBased):
+    def should_sample(self, *args, **kwargs):
+        return ALWAYS_ON.should_sample(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        _RecordOnly(),
+        _RatioSubclass(0.0),
+        ParentBased(_RecordOnly()),
+        ParentBased(ALWAYS_ON, ALWAYS_ON, _RecordOnly()),
+    ],
+    ids=["custom", "subclass", "parentbased_custom_root", "parentbased_custom_delegate"],
+)
+def test_only_the_sdks_own_samplers_are_compiled(sampler):
+    assert compile_sampler(sampler) is None
+
+
+@pytest.mark.parametrize("sampler", sorted(s for s in SAMPLERS if compile_sampler(SAMPLERS[s]) is not None))
+@pytest.mark.parametrize("parent", sorted(PARENTS))
+def test_a_compiled_sampler_decides_as_should_sample_does(sampler, parent):
+    decide = compile_sampler(SAMPLERS[sampler])
+    parent_ctx = trace.set_span_in_context(NonRecordingSpan(PARENTS[parent])) if PARENTS[parent] else None
+    parent_span = trace.get_current_span(parent_ctx).get_span_context()
+    for trace_id in (
+        1,
+        2**63 - 1,
+        2**63,
+        2**64 - 1,
+        0xABC,
+        2**127 + 5,
+        *range(10**18, 10**18 + 2**60, 2**56),
+    ):
+        expected = SAMPLERS[sampler].should_sample(parent_ctx, trace_id, "op").decision
+        assert decide(parent_span, trace_id) is expected

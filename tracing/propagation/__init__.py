@@ -27,6 +27,7 @@ from ._environment import (
     environment_for_child,
 )
 from ._executors import ContextExecutor, context_thread, run_in_executor, wrap
+from ._metadata_w3c import extract_metadata, inject_metadata
 from ._trust import TRUST_ALL, TRUST_NONE, Caller, TrustPolicy, trust_callers, trust_policy_named
 from ._wire import extract, inject
 
@@ -55,9 +56,11 @@ __all__ = [
     "environment_for_child",
     "extract",
     "extract_from_object",
+    "extract_metadata",
     "get_baggage",
     "inject",
     "inject_into_object",
+    "inject_metadata",
     "link_from_object",
     "run_in_executor",
     "set_baggage",

@@ -1,0 +1,154 @@
+"""Sync client adapter, channel form: a grpc.Channel whose multi-callables trace every call.
+
+grpc.intercept_channel builds a fresh multi-callable, call details and outcome object for every
+call before an interceptor runs (about 35 Python calls, more than an unsampled span costs us).
+Wrapping each of the channel's multi-callables once, when the stub is made, costs one call per
+call. instrument_channel() uses this form; ClientInterceptor remains for composing with other
+interceptors through grpc.intercept_channel. Both feed the same recipe, and both hand a call
+still in flight back behind the same _InFlight proxy.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from ._client import _end, _InFlight
+from ._recipe import STREAMED, Method, Recipe
+from ._streams import reported
+
+
+class TracedChannel(grpc.Channel):
+    """`channel` with client tracing; everything but the four multi-callable factories is the channel's own."""
+
+    def __init__(self, channel: grpc.Channel, recipe: Recipe):
+        self._inner, self._recipe = channel, recipe
+
+    def unary_unary(self, method, request_serializer=None, response_deserializer=None, **kwargs):
+        inner = self._inner.unary_unary(method, request_serializer, response_deserializer, **kwargs)
+        return self._traced(inner, method, False, False, _Unary)
+
+    def unary_stream(self, method, request_serializer=None, response_deserializer=None, **kwargs):
+        inner = self._inner.unary_stream(method, request_serializer, response_deserializer, **kwargs)
+        return self._traced(inner, method, False, True, _Streaming)
+
+    def stream_unary(self, method, request_serializer=None, response_deserializer=None, **kwargs):
+        inner = self._inner.stream_unary(method, request_serializer, response_deserializer, **kwargs)
+        return self._traced(inner, method, True, False, _Unary)
+
+    def stream_stream(self, method, request_serializer=None, response_deserializer=None, **kwargs):
+        inner = self._inner.stream_stream(method, request_serializer, response_deserializer, **kwargs)
+        return self._traced(inner, method, True, True, _Streaming)
+
+    def _traced(self, inner, full_method, request_streaming: bool, response_streaming: bool, kind):
+        method = self._recipe.method(full_method, request_streaming, response_streaming)
+        return inner if method is None else kind(inner, method, self._recipe)
+
+    def subscribe(self, callback, try_to_connect=False):
+        self._inner.subscribe(callback, try_to_connect)
+
+    def unsubscribe(self, callback):
+        self._inner.unsubscribe(callback)
+
+    def close(self):
+        self._inner.close()
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        return self._inner.__exit__(exc_type, exc_val, exc_tb)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)  # private state other tools read (e.g. the core channel)
+
+
+class _Traced:
+    __slots__ = ("_inner", "_method", "_recipe", "_streaming_requests")
+
+    def __init__(self, inner, method: Method, recipe: Recipe):
+        self._inner, self._method, self._recipe = inner, method, recipe
+        self._streaming_requests = method.request_streaming
+
+    def _start(self, request, metadata):
+        """The call's reporter, the request (watched when message events are on) and the metadata."""
+        streaming = self._streaming_requests
+        call, carrier = self._recipe.start_client(self._method, metadata, STREAMED if streaming else request)
+        if streaming and call.events:
+            request = reported(request, call.on_send)
+        return call, request, carrier
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+
+class _Unary(_Traced):
+    """Unary and client-streaming calls: blocking, with_call() and future()."""
+
+    __slots__ = ()
+
+    def __call__(
+        self, request, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None
+    ):
+        call, request, carrier = self._start(request, metadata)
+        if not call.recording:
+            return self._inner(request, timeout, carrier, credentials, wait_for_ready, compression)
+        response, _ = self._blocking(
+            call, request, timeout, carrier, credentials, wait_for_ready, compression
+        )
+        return response
+
+    def with_call(
+        self, request, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None
+    ):
+        call, request, carrier = self._start(request, metadata)
+        if not call.recording:
+            return self._inner.with_call(request, timeout, carrier, credentials, wait_for_ready, compression)
+        return self._blocking(call, request, timeout, carrier, credentials, wait_for_ready, compression)
+
+    def _blocking(self, call, request, *options):
+        try:
+            response, rpc = self._inner.with_call(request, *options)
+        except grpc.RpcError as error:
+            if isinstance(error, grpc.Call):  # grpc's error is the finished call
+                _end(call, error, False)
+            else:
+                call.end(grpc.StatusCode.UNKNOWN, None, error)
+            raise
+        except BaseException as exc:  # raised before the call existed (e.g. a serializer failing)
+            call.end(grpc.StatusCode.UNKNOWN, None, exc)
+            raise
+        call.on_receive(response)
+        call.end(grpc.StatusCode.OK)  # with_call returns only for OK
+        return response, rpc
+
+    def future(
+        self, request, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None
+    ):
+        call, request, carrier = self._start(request, metadata)
+        rpc = _guarded(
+            call, self._inner.future, request, timeout, carrier, credentials, wait_for_ready, compression
+        )
+        return _InFlight(rpc, call, False) if call.recording else rpc
+
+
+class _Streaming(_Traced):
+    """Server-streaming and bidi calls: the response iterator, which is also the Call."""
+
+    __slots__ = ()
+
+    def __call__(
+        self, request, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None
+    ):
+        call, request, carrier = self._start(request, metadata)
+        rpc = _guarded(call, self._inner, request, timeout, carrier, credentials, wait_for_ready, compression)
+        return _InFlight(rpc, call, True) if call.recording else rpc
+
+
+def _guarded(call, start, *args):
+    """start(*args), ending the span if it raises before a call exists."""
+    try:
+        return start(*args)
+    except BaseException as exc:
+        call.end(grpc.StatusCode.UNKNOWN, None, exc)
+        raise

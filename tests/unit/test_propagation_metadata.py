@@ -1,0 +1,110 @@
+"""The one-pass gRPC metadata path gives exactly what the configured propagators give."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+import tracing
+from tracing._runtime_context import with_span
+from tracing.propagation import (
+    METADATA_GETTER,
+    METADATA_SETTER,
+    extract,
+    extract_metadata,
+    inject,
+    inject_metadata,
+)
+
+TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+METADATA = {
+    "none": [],
+    "unrelated": [("user-agent", "grpc-go/1.70"), ("x-id", "7")],
+    "traceparent": [("traceparent", TP)],
+    "unsampled": [("traceparent", TP[:-2] + "00")],
+    "random_flag": [("traceparent", TP[:-2] + "03")],
+    "future_version": [("traceparent", "01" + TP[2:] + "-extra")],
+    "version_00_with_extra": [("traceparent", TP + "-extra")],
+    "version_ff": [("traceparent", "ff" + TP[2:])],
+    "zero_trace_id": [("traceparent", "00-" + "0" * 32 + "-00f067aa0ba902b7-01")],
+    "zero_span_id": [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-" + "0" * 16 + "-01")],
+    "uppercase": [("traceparent", TP.upper())],
+    "short": [("traceparent", TP[:-1])],
+    "padded": [("traceparent", f" \t{TP} ")],
+    "garbage": [("traceparent", "\x00\xff;DROP TABLE")],
+    "empty": [("traceparent", "")],
+    "bytes_value": [("traceparent", TP.encode())],
+    "binary_key": [("traceparent-bin", b"\x00\x01")],
+    "two_traceparents": [("traceparent", "junk"), ("traceparent", TP)],
+    "tracestate": [("traceparent", TP), ("tracestate", "k8s=1,vendor=x")],
+    "tracestate_only": [("tracestate", "k8s=1")],
+    "bad_tracestate": [("traceparent", TP), ("tracestate", "=,,==")],
+    "baggage": [("traceparent", TP), ("baggage", "tenant=a%20b,user=x;prop=1")],
+    "baggage_only": [("baggage", "tenant=a")],
+    "bad_baggage": [("baggage", "%zz=%ff,=,novalue")],
+}
+
+
+def _view(context: Context):
+    span_context = trace.get_current_span(context).get_span_context()
+    return (
+        tuple(span_context[:4]) if span_context.is_valid else None,
+        str(span_context.trace_state),
+        span_context.is_valid,
+        dict(baggage.get_all(context)),
+    )
+
+
+@pytest.fixture(params=["tracecontext,baggage", "tracecontext", "b3multi,baggage", "jaeger", "none"])
+def propagators(request):
+    propagate.set_global_textmap(tracing.build_propagator(tuple(request.param.split(","))))
+    return request.param
+
+
+@pytest.mark.parametrize("name", sorted(METADATA))
+def test_extract_metadata_equals_the_propagators(name, propagators):
+    metadata = METADATA[name]
+    assert _view(extract_metadata(metadata)) == _view(extract(metadata, METADATA_GETTER))
+
+
+SPANS = {
+    "root": SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0xF067AA0BA902B7, False, TraceFlags(0)),
+    "sampled_with_state": SpanContext(
+        0xABC, 0xDEF, False, TraceFlags(1), TraceState([("k8s", "1"), ("vendor", "x")])
+    ),
+    "invalid": SpanContext(0, 0, False),
+}
+BAGGAGE = {"none": {}, "some": {"tenant": "a b", "user": "x+y"}}
+USER_METADATA = {"none": None, "own": [("x-id", "7")], "stale_traceparent": [("traceparent", "old")]}
+
+
+@pytest.mark.parametrize("user", sorted(USER_METADATA))
+@pytest.mark.parametrize("bag", sorted(BAGGAGE))
+@pytest.mark.parametrize("span", sorted(SPANS))
+def test_inject_metadata_equals_the_propagators(span, bag, user, propagators):
+    context = Context()
+    for key, value in BAGGAGE[bag].items():
+        context = baggage.set_baggage(key, value, context)
+    fast, generic = list(USER_METADATA[user] or ()), list(USER_METADATA[user] or ())
+    inject_metadata(fast, NonRecordingSpan(SPANS[span]), context)
+    inject(generic, METADATA_SETTER, with_span(NonRecordingSpan(SPANS[span]), context))
+    assert fast == generic
+
+
+def test_a_failing_propagator_costs_only_the_context(monkeypatch):
+    class Broken:
+        fields = {"x"}
+
+        def inject(self, *args, **kwargs):
+            raise RuntimeError("broken propagator")
+
+        def extract(self, *args, **kwargs):
+            raise RuntimeError("broken propagator")
+
+    monkeypatch.setattr(propagate, "get_global_textmap", lambda: Broken())
+    carrier: list = []
+    inject_metadata(carrier, NonRecordingSpan(SPANS["root"]), Context())
+    assert carrier == []
+    assert _view(extract_metadata([("traceparent", TP)])) == (None, "[]", False, {})
