@@ -1,15 +1,16 @@
-"""The SDK's own samplers as plain functions of (parent span context, trace id) -> Decision.
+"""The SDK's own samplers reduced to numbers: five bounds a trace id is compared with.
 
 ParentBased, TraceIdRatioBased and the static samplers decide from nothing but the parent's flags
 and the trace id, yet each should_sample looks the parent up again and builds a SamplingResult:
-about ten calls per span, on the path nearly every production request takes (not sampled). Only
-those exact types are compiled, from the state their should_sample reads; any other sampler
-(ours, a vendor's, a subclass) gets None and is asked as usual.
+about ten calls per span, on the path nearly every production request takes (not sampled).
+A ratio sampler samples when `trace_id & (2**64 - 1) < bound`; ALWAYS_ON is the bound 2**64 and
+ALWAYS_OFF the bound 0, so a ParentBased of such samplers is five bounds, one per kind of parent,
+and a plain one is the same bound five times. Only those exact types are reduced, from the state
+their should_sample reads; any other sampler (ours, a vendor's, a subclass, nested ParentBased)
+gets None and is asked as usual.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from opentelemetry.sdk.trace.sampling import (
     Decision,
@@ -19,49 +20,53 @@ from opentelemetry.sdk.trace.sampling import (
     StaticSampler,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import SpanContext
 
-Decide = Callable[[SpanContext, int], Decision]
+from ._span_context import IS_REMOTE, IS_VALID, TRACE_FLAGS
 
-_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT
-_SAMPLE = Decision.RECORD_AND_SAMPLE
-_DROP = Decision.DROP
+# Which parent picks which bound: (root, remote sampled, remote not sampled, local sampled, local not sampled).
+ROOT, REMOTE_SAMPLED, REMOTE_NOT_SAMPLED, LOCAL_SAMPLED, LOCAL_NOT_SAMPLED = range(5)
+Bounds = tuple[int, int, int, int, int]
+LOW_64 = TraceIdRatioBased.TRACE_ID_LIMIT
+_ALL = LOW_64 + 1
 
 
-def compile_sampler(sampler: Sampler) -> Decide | None:
-    """`sampler`'s decision as a function, or None when it is not one of the SDK's plain samplers."""
+def sampler_bounds(sampler: Sampler) -> Bounds | None:
+    """`sampler` as five bounds, or None when it is not one of the SDK's plain samplers."""
     kind = type(sampler)
-    if kind is StaticSampler:
-        decision = sampler._decision
-        return lambda parent, trace_id: decision
-    if kind is TraceIdRatioBased:
-        bound = sampler.bound
-        return lambda parent, trace_id: _SAMPLE if trace_id & _LIMIT < bound else _DROP
     if kind is ParentBased or kind is ParentBasedTraceIdRatio:
-        return _parent_based(sampler)
+        delegates = (
+            sampler._root,
+            sampler._remote_parent_sampled,
+            sampler._remote_parent_not_sampled,
+            sampler._local_parent_sampled,
+            sampler._local_parent_not_sampled,
+        )
+        bounds = tuple(_bound(d) for d in delegates)
+        return None if None in bounds else bounds
+    bound = _bound(sampler)
+    return None if bound is None else (bound,) * 5
+
+
+def _bound(sampler: Sampler) -> int | None:
+    kind = type(sampler)
+    if kind is TraceIdRatioBased:
+        return sampler.bound
+    if kind is StaticSampler:
+        return (
+            _ALL
+            if sampler._decision is Decision.RECORD_AND_SAMPLE
+            else 0
+            if sampler._decision is Decision.DROP
+            else None
+        )
     return None
 
 
-def _parent_based(sampler: ParentBased) -> Decide | None:
-    delegates = (
-        sampler._root,
-        sampler._remote_parent_sampled,
-        sampler._remote_parent_not_sampled,
-        sampler._local_parent_sampled,
-        sampler._local_parent_not_sampled,
-    )
-    compiled = [compile_sampler(d) for d in delegates]
-    if any(c is None for c in compiled):
-        return None
-    root, remote_sampled, remote_not_sampled, local_sampled, local_not_sampled = compiled
-
-    def decide(parent: SpanContext, trace_id: int) -> Decision:
-        if not parent.is_valid:
-            return root(parent, trace_id)
-        if parent.is_remote:
-            chosen = remote_sampled if parent.trace_flags & 1 else remote_not_sampled
-        else:
-            chosen = local_sampled if parent.trace_flags & 1 else local_not_sampled
-        return chosen(parent, trace_id)
-
-    return decide
+def bound_for(bounds: Bounds, parent: tuple) -> int:
+    """The bound that applies under `parent` (a SpanContext)."""
+    if not parent[IS_VALID]:
+        return bounds[ROOT]
+    sampled = parent[TRACE_FLAGS] & 1
+    if parent[IS_REMOTE]:
+        return bounds[REMOTE_SAMPLED if sampled else REMOTE_NOT_SAMPLED]
+    return bounds[LOCAL_SAMPLED if sampled else LOCAL_NOT_SAMPLED]

@@ -15,10 +15,12 @@ from contextvars import Token
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-from opentelemetry.trace import INVALID_SPAN_CONTEXT, Span, SpanContext
+from opentelemetry.sdk.trace import _Span as SdkSpan
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, Span, SpanContext
 from opentelemetry.trace.propagation import _SPAN_KEY
 
 SPAN_KEY = _SPAN_KEY
+_PLAIN_SPANS = frozenset((NonRecordingSpan, SdkSpan))
 
 _runtime = context_api._RUNTIME_CONTEXT
 if type(_runtime) is ContextVarsRuntimeContext:
@@ -39,9 +41,11 @@ else:  # pragma: no cover - another runtime context was configured
 def span_context_in(context: Context | None) -> SpanContext:
     """The span context of the span in `context` (default: the current one), or the invalid one."""
     span = (current() if context is None else context).get(SPAN_KEY)
-    if span is None or not isinstance(span, Span):
+    if span is None:
         return INVALID_SPAN_CONTEXT
-    return span.get_span_context()
+    if type(span) in _PLAIN_SPANS or isinstance(span, Span):  # Span is an ABC: isinstance is slow
+        return span.get_span_context()
+    return INVALID_SPAN_CONTEXT
 
 
 def with_span(span: Span, context: Context | None) -> Context:

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from random import getrandbits as _random_bits
 
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, SpanKind, TraceFlags
 from opentelemetry.util.types import Attributes
 
-from ._decisions import Decide, compile_sampler
+from ._decisions import LOW_64, Bounds, bound_for, sampler_bounds
 from ._runtime_context import span_context_in
+from ._span_context import FLAGS, IS_VALID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
 
 _RANDOM = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
-_DROP = Decision.DROP
-_FLAGS = {bits: TraceFlags(bits) for bits in range(4)}  # TraceFlags(int) per span costs a call
+_DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
 
 
 class _Replay(threading.local):
@@ -72,14 +73,25 @@ class _ReplayIds(IdGenerator):
 class _Bound:
     """What the starter needs from one tracer provider, looked up once per provider."""
 
-    __slots__ = ("decide", "enabled", "ids", "provider", "random_ids", "replay", "sampler", "tracer")
+    __slots__ = (
+        "bounds",
+        "enabled",
+        "ids",
+        "provider",
+        "random_ids",
+        "random_ids_fast",
+        "replay",
+        "sampler",
+        "tracer",
+    )
 
     def __init__(self, provider: trace_api.TracerProvider, scope: str, version: str):
         self.provider = provider
         self.tracer = provider.get_tracer(scope, version)
-        self.sampler = self.ids = self.replay = self.decide = None
+        self.sampler = self.ids = self.replay = self.bounds = None
         self.enabled = True
         self.random_ids = 0
+        self.random_ids_fast = False
         if isinstance(provider, SdkTracerProvider) and hasattr(self.tracer, "sampler"):
             self._take_over_decisions()
 
@@ -92,8 +104,11 @@ class _Bound:
         self.replay = tracer.sampler._replay
         self.sampler = tracer.sampler.inner
         self.ids = tracer.id_generator.inner
-        self.decide: Decide | None = compile_sampler(self.sampler)
+        self.bounds: Bounds | None = sampler_bounds(self.sampler)
         self.random_ids = _RANDOM if _RANDOM and self.ids.is_trace_id_random() else 0
+        # The SDK's RandomIdGenerator is random.getrandbits in a loop that skips 0: call getrandbits
+        # directly and leave the (2**-64 likely) zero to the generator itself.
+        self.random_ids_fast = type(self.ids) is RandomIdGenerator
         is_enabled = getattr(tracer, "_is_enabled", None)
         self.enabled = is_enabled() if is_enabled else True
 
@@ -130,30 +145,33 @@ class SpanStarter:
         links: Sequence[Link] = (),
         start_time: int | None = None,
     ) -> trace_api.Span:
-        """Start (not activate) a span under `parent`; the caller ends it."""
-        b = self._current()
+        """Start (not activate) a span under `parent` (None: the current context); the caller ends it."""
+        b = self._bound
+        if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
+            b = self._current()
         if b.sampler is None:
             return b.tracer.start_span(name, parent, kind, attributes, links, start_time)
         parent_ctx = span_context_in(parent)
         if not b.enabled:
             return NonRecordingSpan(parent_ctx)
-        valid_parent = parent_ctx.is_valid
+        valid_parent = parent_ctx[IS_VALID]
         if valid_parent:
-            trace_id = parent_ctx.trace_id
-            random_id = parent_ctx.trace_flags & _RANDOM
+            trace_id = parent_ctx[TRACE_ID]
+            random_id = parent_ctx[TRACE_FLAGS] & _RANDOM
         else:
-            trace_id = b.ids.generate_trace_id()
+            trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
             random_id = b.random_ids
-        decision = b.decide(parent_ctx, trace_id) if b.decide is not None else None
-        if decision is None:  # a sampler we cannot replay in-line: ask it
+        if b.bounds is None:  # a sampler we cannot reduce to bounds: ask it
             result = b.sampler.should_sample(parent, trace_id, name, kind, attributes, links)
             decision, trace_state = result.decision, result.trace_state
-        else:  # what the SDK's static, ratio and parent-based samplers return for this decision
-            trace_state = parent_ctx.trace_state if valid_parent else None
+        else:  # what the SDK's static, ratio and parent-based samplers return
+            sampled = trace_id & LOW_64 < bound_for(b.bounds, parent_ctx)
+            decision = _SAMPLE if sampled else _DROP
+            trace_state = parent_ctx[TRACE_STATE] if valid_parent else None
             result = None
         if decision is _DROP:  # the one decision that does not record (and so is not sampled)
-            span_ctx = SpanContext(trace_id, b.ids.generate_span_id(), False, _FLAGS[random_id], trace_state)
-            return NonRecordingSpan(span_ctx)
+            span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
+            return NonRecordingSpan(new(trace_id, span_id, False, FLAGS[random_id], trace_state))
         if result is None:
             result = SamplingResult(decision, attributes, trace_state)
         b.replay.pending = (trace_id, result)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import trace as trace_api
-from opentelemetry.trace import SpanKind
+from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, NonRecordingSpan, SpanKind
 
 import tracing
 from tracing import SpanStarter, safe_invoke
@@ -27,6 +28,8 @@ from ._reporter import Reporter
 
 SCOPE = "kubetrace.grpc"
 STREAMED = object()  # stands for "no single request message": client-streaming and bidi calls
+
+_NOT_RECORDING = Reporter(INVALID_SPAN, Context(), False, False, recording=False)  # ends nothing
 
 RequestAttributes = Callable[[CallMeta, Any], Mapping[str, Any]]
 
@@ -87,7 +90,8 @@ class Recipe:
         else:
             parent, links = policy.parent_and_links(extracted, lambda: _caller(context, metadata))
         span = self._starter.start(method.name, parent, SpanKind.SERVER, method.attributes, links)
-        call = Reporter(span, with_span(span, parent), True, self._events)
+        recording = span.__class__ is not NonRecordingSpan and span.is_recording()
+        call = Reporter(span, with_span(span, parent), True, self._events, recording)
         if call.recording:
             span.set_attributes(client_attributes(context.peer()))
             if request is not STREAMED:
@@ -101,6 +105,8 @@ class Recipe:
         span = self._starter.start(method.name, context, SpanKind.CLIENT, method.attributes)
         carrier = list(metadata) if metadata else []
         inject_metadata(carrier, span, context)
+        if span.__class__ is NonRecordingSpan:
+            return _NOT_RECORDING, carrier
         call = Reporter(span, context, False, self._events)
         if call.recording and request is not STREAMED:
             call.on_send(request)

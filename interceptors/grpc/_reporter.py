@@ -24,9 +24,11 @@ class Reporter:
 
     __slots__ = ("_ended", "_held", "_received", "_sent", "_server", "context", "events", "recording", "span")
 
-    def __init__(self, span: Span, context: Context, server: bool, message_events: bool):
+    def __init__(
+        self, span: Span, context: Context, server: bool, message_events: bool, recording: bool | None = None
+    ):
         self.span, self.context, self._server = span, context, server
-        self.recording = span.is_recording()
+        self.recording = span.is_recording() if recording is None else recording
         self.events = message_events and self.recording
         self._sent = self._received = 0
         # Acquired by the one end() that counts; an unsampled span has nothing to end.

@@ -18,10 +18,12 @@ from opentelemetry import propagate
 from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context
 from opentelemetry.propagators.composite import CompositePropagator
-from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, Span, SpanContext, TraceFlags
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, Span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from .._runtime_context import SPAN_KEY, with_span
+from .._span_context import FLAGS, SPAN_ID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
 from ._carriers import METADATA_GETTER, METADATA_SETTER
 from ._w3c_baggage import W3CBaggagePropagator
 from ._wire import extract, inject
@@ -29,7 +31,6 @@ from ._wire import extract, inject
 _log = logging.getLogger("kubetrace.propagation")
 _EMPTY = Context()
 _TRACEPARENT_RE: re.Pattern = TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT_RE
-_FLAGS = {bits: TraceFlags(bits) for bits in range(256)}
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 
 
@@ -55,26 +56,20 @@ class _Configured:
 _configured = _Configured()
 
 
-def _w3c() -> bool:
-    textmap = propagate.get_global_textmap()
-    return _configured.w3c if textmap is _configured.textmap else _configured.check(textmap)
-
-
 def inject_metadata(carrier: MutableSequence[tuple[str, str]], span: Span, context: Context) -> None:
     """Write `span`'s context and `context`'s baggage into gRPC metadata pairs, as inject() would
     with `span` current in `context`."""
-    if not _w3c():
+    textmap = propagate.get_global_textmap()
+    if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         inject(carrier, METADATA_SETTER, with_span(span, context))
         return
     try:
-        span_context = span.get_span_context()
-        if span_context != INVALID_SPAN_CONTEXT:
-            traceparent = (
-                f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
-            )
-            _set(carrier, "traceparent", traceparent)
-            if span_context.trace_state:
-                _set(carrier, "tracestate", span_context.trace_state.to_header())
+        sc = span.get_span_context()
+        if sc != INVALID_SPAN_CONTEXT:
+            _set(carrier, "traceparent", f"00-{sc[TRACE_ID]:032x}-{sc[SPAN_ID]:016x}-{sc[TRACE_FLAGS]:02x}")
+            state = sc[TRACE_STATE]
+            if state is not DEFAULT_TRACE_STATE and state:
+                _set(carrier, "tracestate", state.to_header())
         bag = context.get(_BAGGAGE_KEY)
         if isinstance(bag, dict) and bag:
             _configured.baggage.inject(carrier, context, METADATA_SETTER)
@@ -91,7 +86,8 @@ def _set(carrier: MutableSequence[tuple[str, str]], key: str, value: str) -> Non
 
 def extract_metadata(metadata: Iterable[tuple[str, object]]) -> Context:
     """The context gRPC metadata carries (empty when none, or garbage), as extract() would return."""
-    if not _w3c():
+    textmap = propagate.get_global_textmap()
+    if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return extract(metadata, METADATA_GETTER)
     traceparent = baggage = None
     tracestate = False
@@ -122,5 +118,5 @@ def _parent_from(traceparent: str) -> Context:
     version, trace_id, span_id, flags, rest = match.groups()
     if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN or version == "ff" or (version == "00" and rest):
         return _EMPTY
-    span_context = SpanContext(int(trace_id, 16), int(span_id, 16), True, _FLAGS[int(flags, 16)], None)
+    span_context = new(int(trace_id, 16), int(span_id, 16), True, FLAGS[int(flags, 16)], None)
     return Context({SPAN_KEY: NonRecordingSpan(span_context)})
