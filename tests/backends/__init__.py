@@ -13,7 +13,7 @@ Only the standard library and pytest are used.
 
 from __future__ import annotations
 
-from ._binary import CONFIG_DIR, REPO_ROOT, BuildError, jaeger_binary
+from ._binary import CONFIG_DIR, REPO_ROOT, BuildError, jaeger_binary, run_build_script
 from ._ports import assign_ports, free_port, listen_vars
 from ._process import TEST_DEFAULTS, Collector, Jaeger, StartError, get_json, run_collector, run_jaeger
 from ._skip import in_ci, require_or_skip
@@ -33,6 +33,7 @@ __all__ = [
     "jaeger_binary",
     "listen_vars",
     "require_or_skip",
+    "run_build_script",
     "run_collector",
     "run_jaeger",
 ]

@@ -55,24 +55,32 @@ def jaeger_binary(build: bool = True) -> Path | None:
         if not build or shutil.which("go") is None:
             # A stale binary still beats none when it cannot be rebuilt.
             return binary if binary.is_file() and os.access(binary, os.X_OK) else None
-        env = dict(os.environ)
-        env["KUBETRACE_JAEGER_BIN"] = str(binary)
-        try:
-            proc = subprocess.run(
-                ["bash", str(BUILD_SCRIPT)],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=BUILD_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise BuildError(f"{BUILD_SCRIPT.name} did not finish in {BUILD_TIMEOUT_S:.0f}s") from exc
-        if proc.returncode != 0 or not binary.is_file():
-            tail = "\n".join(proc.stdout.splitlines()[-40:])
-            raise BuildError(f"{BUILD_SCRIPT.name} failed (exit {proc.returncode}):\n{tail}")
+        run_build_script(BUILD_SCRIPT, dict(os.environ, KUBETRACE_JAEGER_BIN=str(binary)), BUILD_TIMEOUT_S)
+        if not binary.is_file():
+            raise BuildError(f"{BUILD_SCRIPT.name} succeeded but {binary} is missing")
         _built[binary] = binary
         return binary
+
+
+def run_build_script(script: Path, env: dict[str, str], timeout_s: float) -> None:
+    """Run one of the repository's build scripts (build-jaeger.sh, build-gopeer.sh) from the repo root.
+
+    Raises BuildError with the tail of its output when it fails or outlasts `timeout_s`.
+    """
+    try:
+        proc = subprocess.run(
+            ["bash", str(script)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BuildError(f"{script.name} did not finish in {timeout_s:.0f}s") from exc
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-40:])
+        raise BuildError(f"{script.name} failed (exit {proc.returncode}):\n{tail}")

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backends import BuildError, run_build_script
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULE_DIR = REPO_ROOT / "interop" / "gopeer"
 BUILD_SCRIPT = REPO_ROOT / "interop" / "build-gopeer.sh"
@@ -34,10 +36,6 @@ STOP_GRACE_S = 7.0  # gopeer flushes within 5 s of SIGTERM
 CLIENT_TIMEOUT_S = 30.0
 
 _lock = threading.Lock()
-
-
-class BuildError(RuntimeError):
-    """build-gopeer.sh failed; the message carries the tail of its output."""
 
 
 def gopeer_path() -> Path:
@@ -58,24 +56,9 @@ def gopeer_binary() -> Path | None:
     with _lock:
         if shutil.which("go") is None:
             return binary if _executable(binary) else None
-        env = dict(os.environ, KUBETRACE_GOPEER_BIN=str(binary))
-        try:
-            proc = subprocess.run(
-                ["bash", str(BUILD_SCRIPT)],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=BUILD_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise BuildError(f"{BUILD_SCRIPT.name} did not finish in {BUILD_TIMEOUT_S:.0f}s") from exc
-        if proc.returncode != 0 or not _executable(binary):
-            tail = "\n".join(proc.stdout.splitlines()[-40:])
-            raise BuildError(f"{BUILD_SCRIPT.name} failed (exit {proc.returncode}):\n{tail}")
+        run_build_script(BUILD_SCRIPT, dict(os.environ, KUBETRACE_GOPEER_BIN=str(binary)), BUILD_TIMEOUT_S)
+        if not _executable(binary):
+            raise BuildError(f"{BUILD_SCRIPT.name} succeeded but {binary} is not executable")
         return binary
 
 
