@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.sampling import (
     ParentBasedTraceIdRatio,
     Sampler,
     SamplingResult,
+    StaticSampler,
     TraceIdRatioBased,
 )
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
@@ -166,10 +167,19 @@ class _RatioSubclass(TraceIdRatioBased):
     [
         _RecordOnly(),
         _RatioSubclass(0.0),
+        StaticSampler(Decision.RECORD_ONLY),
         ParentBased(_RecordOnly()),
         ParentBased(ALWAYS_ON, ALWAYS_ON, _RecordOnly()),
+        ParentBased(ParentBased(ALWAYS_ON)),
     ],
-    ids=["custom", "subclass", "parentbased_custom_root", "parentbased_custom_delegate"],
+    ids=[
+        "custom",
+        "subclass",
+        "static_record_only",
+        "parentbased_custom_root",
+        "parentbased_custom_delegate",
+        "nested",
+    ],
 )
 def test_only_the_sdks_own_samplers_are_reduced_to_bounds(sampler):
     assert sampler_bounds(sampler) is None
