@@ -60,6 +60,8 @@ class TracedChannel(grpc.Channel):
         return self._inner.__exit__(exc_type, exc_val, exc_tb)
 
     def __getattr__(self, name: str):
+        if name == "_inner":  # not set yet (copy, pickle): no recursion through ourselves
+            raise AttributeError(name)
         return getattr(self._inner, name)  # private state other tools read (e.g. the core channel)
 
 
@@ -79,6 +81,8 @@ class _Traced:
         return call, request, carrier
 
     def __getattr__(self, name: str):
+        if name == "_inner":
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
 

@@ -297,3 +297,17 @@ def test_sync_handlers_on_an_aio_server_report_their_status(recorder, behaviour,
     server = one(wait_for_spans(recorder, 2), f"{ECHO}/Unary", SpanKind.SERVER)
     assert server.attributes["rpc.grpc.status_code"] == code.value[0]
     assert not server.events
+
+
+def test_a_traced_channel_is_a_channel_that_keeps_the_inner_ones_state():
+    import copy
+
+    raw = grpc.insecure_channel("127.0.0.1:1")
+    try:
+        traced = kgrpc.instrument_channel(raw)
+        assert isinstance(traced, grpc.Channel)
+        assert traced._channel is raw._channel  # private state other tools read is the inner channel's
+        with pytest.raises(AttributeError):
+            _ = copy.copy(traced).no_such_attribute  # a half-built copy fails plainly, no recursion
+    finally:
+        raw.close()
