@@ -7,9 +7,14 @@ Sync and grpc.aio unary calls over loopback, client + server interceptor, sample
 (ParentBased(TraceIdRatioBased(1.0 / 0.0))), all through the same tracer provider setup: a
 BatchSpanProcessor feeding an exporter that drops everything.
 
-Method: two identical uninstrumented servers on one machine differ by tens of microseconds per call,
-so every round builds a fresh server and channel for every variant, runs the variants in a new
-random order, and the report is the median over rounds of each variant's mean per call.
+Method: on this 2-core machine the time per call drifts by tens of percent over a second, and two
+identical servers differ by tens of microseconds, while the differences we measure are tens of
+microseconds. So every round builds a fresh server and channel for every variant of a flavor, keeps
+them all open, and runs their calls in small blocks (5 calls) in a new random order each cycle:
+drift lands on every variant alike. The report is the median over rounds of each variant's mean
+per call, and of its difference from the uninstrumented variant of the same round. Measured A/A
+(two identical uninstrumented variants), this cuts the round-to-round spread of that difference
+from about 90 us (one variant after another, 150 calls each) to about 20 us.
 
 The last line is `RESULT grpc sampled_ratio=X unsampled_ratio=Y`, where each ratio is
 (kubetrace - uninstrumented) / (upstream - uninstrumented) for sync unary calls: 0.5 means kubetrace
@@ -46,7 +51,9 @@ from interceptors import grpc as ours
 METHOD = "/bench.Echo/Unary"
 PAYLOAD = b"x" * 64
 FLAVORS = ("sync", "aio")
-BASELINES = ("bare", "noop")  # noop: grpc's own interceptor plumbing with interceptors that do nothing
+# again: a second uninstrumented variant, whose difference from bare is this run's noise (A/A);
+# noop: grpc's own interceptor plumbing with interceptors that do nothing.
+BASELINES = ("bare", "again", "noop")
 TRACED = ("ours", "upstream")
 SAMPLINGS = {"sampled": 1.0, "unsampled": 0.0}
 
@@ -114,7 +121,7 @@ class NoopAioClient(grpc.aio.UnaryUnaryClientInterceptor):
 
 
 def _server_interceptors(variant: Variant, provider) -> list:
-    if variant.impl == "bare":
+    if variant.impl in ("bare", "again"):
         return []
     if variant.impl == "noop":
         return [NoopServer() if variant.flavor == "sync" else NoopAioServer()]
@@ -125,8 +132,14 @@ def _server_interceptors(variant: Variant, provider) -> list:
     return [make(tracer_provider=provider)]
 
 
-def measure_sync(variant: Variant, provider, calls: int, warmup: int) -> tuple[float, float]:
-    """Mean (wall, cpu) microseconds per blocking unary call through a fresh server and channel."""
+class Live(NamedTuple):
+    """One variant's fresh server and channel for one round, and its unary stub."""
+
+    stub: object
+    close: object  # () -> None for sync; a coroutine function for aio
+
+
+def open_sync(variant: Variant, provider) -> Live:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4), interceptors=_server_interceptors(variant, provider)
     )
@@ -134,33 +147,26 @@ def measure_sync(variant: Variant, provider, calls: int, warmup: int) -> tuple[f
     target = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
     server.start()
     channel = grpc.insecure_channel(target)
-    try:
-        grpc.channel_ready_future(channel).result(timeout=10)
-        if variant.impl == "ours":
-            channel = ours.instrument_channel(channel, tracer_provider=provider)
-        elif variant.impl == "upstream":
-            channel = upstream_intercept(channel, upstream.client_interceptor(tracer_provider=provider))
-        elif variant.impl == "noop":
-            channel = grpc.intercept_channel(channel, NoopClient())
-        stub = channel.unary_unary(METHOD)
-        for _ in range(warmup):
-            stub(PAYLOAD)
-        gc.collect()
-        with Timer(calls) as timer:
-            for _ in range(calls):
-                stub(PAYLOAD)
-        return timer.result
-    finally:
+    grpc.channel_ready_future(channel).result(timeout=10)
+    if variant.impl == "ours":
+        channel = ours.instrument_channel(channel, tracer_provider=provider)
+    elif variant.impl == "upstream":
+        channel = upstream_intercept(channel, upstream.client_interceptor(tracer_provider=provider))
+    elif variant.impl == "noop":
+        channel = grpc.intercept_channel(channel, NoopClient())
+
+    def close() -> None:
         channel.close()
         server.stop(None)
+
+    return Live(channel.unary_unary(METHOD), close)
 
 
 async def _echo(request, context):
     return request
 
 
-async def measure_aio(variant: Variant, provider, calls: int, warmup: int) -> tuple[float, float]:
-    """Mean (wall, cpu) microseconds per awaited unary call through a fresh grpc.aio server and channel."""
+async def open_aio(variant: Variant, provider) -> Live:
     server = grpc.aio.server(interceptors=_server_interceptors(variant, provider))
     server.add_generic_rpc_handlers([_handler(_echo)])
     target = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
@@ -173,40 +179,107 @@ async def measure_aio(variant: Variant, provider, calls: int, warmup: int) -> tu
     elif variant.impl == "noop":
         interceptors = [NoopAioClient()]
     channel = grpc.aio.insecure_channel(target, interceptors=interceptors)
-    try:
-        await asyncio.wait_for(channel.channel_ready(), 10)
-        stub = channel.unary_unary(METHOD)
-        for _ in range(warmup):
-            await stub(PAYLOAD)
-        gc.collect()
-        with Timer(calls) as timer:
-            for _ in range(calls):
-                await stub(PAYLOAD)
-        return timer.result
-    finally:
+    await asyncio.wait_for(channel.channel_ready(), 10)
+
+    async def close() -> None:
         await channel.close()
         await server.stop(None)
 
+    return Live(channel.unary_unary(METHOD), close)
 
-def run(rounds: int, calls: int, warmup: int, seed: int) -> dict[Variant, list[tuple[float, float]]]:
-    """Every variant once per round, in a fresh random order each round."""
+
+class Plan(NamedTuple):
+    calls: int  # timed calls per variant per round
+    block: int  # consecutive calls to one variant before the next variant's turn
+    warmup: int
+
+
+def _flush(providers) -> None:
+    for provider in providers.values():  # no export work left over to land in another variant's block
+        provider.force_flush()
+
+
+def round_sync(variants: list[Variant], providers, plan: Plan, shuffle) -> dict[Variant, tuple[float, float]]:
+    """Mean (wall, cpu) microseconds per blocking unary call for every variant, calls interleaved."""
+    live = {v: open_sync(v, providers.get(v.sampling)) for v in variants}
+    try:
+        for v, each in live.items():
+            for _ in range(plan.warmup):
+                each.stub(PAYLOAD)
+        _flush(providers)
+        gc.collect()
+        totals = dict.fromkeys(variants, (0.0, 0.0))
+        order = list(variants)
+        for _ in range(plan.calls // plan.block):
+            shuffle(order)
+            for v in order:
+                stub = live[v].stub
+                wall, cpu = time.perf_counter(), time.process_time()
+                for _ in range(plan.block):
+                    stub(PAYLOAD)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                totals[v] = (totals[v][0] + wall, totals[v][1] + cpu)
+            _flush(providers)
+        return _per_call(totals, plan)
+    finally:
+        for each in live.values():
+            each.close()
+
+
+async def round_aio(variants: list[Variant], providers, plan: Plan, shuffle) -> dict[Variant, tuple[float, float]]:
+    """Mean (wall, cpu) microseconds per awaited grpc.aio unary call for every variant, calls interleaved."""
+    live = {v: await open_aio(v, providers.get(v.sampling)) for v in variants}
+    try:
+        for v, each in live.items():
+            for _ in range(plan.warmup):
+                await each.stub(PAYLOAD)
+        _flush(providers)
+        gc.collect()
+        totals = dict.fromkeys(variants, (0.0, 0.0))
+        order = list(variants)
+        for _ in range(plan.calls // plan.block):
+            shuffle(order)
+            for v in order:
+                stub = live[v].stub
+                wall, cpu = time.perf_counter(), time.process_time()
+                for _ in range(plan.block):
+                    await stub(PAYLOAD)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                totals[v] = (totals[v][0] + wall, totals[v][1] + cpu)
+            _flush(providers)
+        return _per_call(totals, plan)
+    finally:
+        for each in live.values():
+            await each.close()
+
+
+def _per_call(totals: dict[Variant, tuple[float, float]], plan: Plan) -> dict[Variant, tuple[float, float]]:
+    calls = plan.calls // plan.block * plan.block
+    return {v: (wall / calls * 1e6, cpu / calls * 1e6) for v, (wall, cpu) in totals.items()}
+
+
+def run(rounds: int, plan: Plan, seed: int) -> dict[Variant, list[tuple[float, float]]]:
+    """Every round: fresh servers and channels for every variant of a flavor, then their calls in
+    small blocks, in a new random order each cycle."""
     providers = {name: make_provider(ratio) for name, ratio in SAMPLINGS.items()}
-    variants = [Variant(f, i, "-") for f in FLAVORS for i in BASELINES]
-    variants += [Variant(f, i, s) for f in FLAVORS for i in TRACED for s in SAMPLINGS]
-    results: dict[Variant, list[tuple[float, float]]] = {v: [] for v in variants}
+    by_flavor = {
+        f: [Variant(f, i, "-") for i in BASELINES] + [Variant(f, i, s) for i in TRACED for s in SAMPLINGS]
+        for f in FLAVORS
+    }
+    results: dict[Variant, list[tuple[float, float]]] = {v: [] for vs in by_flavor.values() for v in vs}
     shuffle = random.Random(seed).shuffle
     loop = asyncio.new_event_loop()
     try:
         for _ in range(rounds):
-            shuffle(variants)
-            for v in variants:
-                provider = providers.get(v.sampling)
-                for each in providers.values():  # no export work left over to run in the next timing
-                    each.force_flush()
-                if v.flavor == "sync":
-                    results[v].append(measure_sync(v, provider, calls, warmup))
+            flavors = list(FLAVORS)
+            shuffle(flavors)
+            for flavor in flavors:
+                if flavor == "sync":
+                    measured = round_sync(by_flavor[flavor], providers, plan, shuffle)
                 else:
-                    results[v].append(loop.run_until_complete(measure_aio(v, provider, calls, warmup)))
+                    measured = loop.run_until_complete(round_aio(by_flavor[flavor], providers, plan, shuffle))
+                for v, sample in measured.items():
+                    results[v].append(sample)
     finally:
         loop.close()
         for provider in providers.values():
@@ -215,8 +288,9 @@ def run(rounds: int, calls: int, warmup: int, seed: int) -> dict[Variant, list[t
 
 
 def _row(samples: list[float], bare: list[float], v: Variant) -> tuple[str, float]:
-    added = statistics.median(x - b for x, b in zip(samples, bare, strict=True))
-    line = f"{v.flavor:<6} {v.impl:<10} {v.sampling:<10} {statistics.median(samples):9.1f} {added:9.1f}"
+    differences = [x - b for x, b in zip(samples, bare, strict=True)]
+    added, spread = statistics.median(differences), statistics.pstdev(differences)
+    line = f"{v.flavor:<6} {v.impl:<10} {v.sampling:<10} {statistics.median(samples):9.1f} {added:9.1f} {spread:8.1f}"
     return line, added
 
 
@@ -224,9 +298,11 @@ def table(results: dict[Variant, list[tuple[float, float]]], metric: int) -> tup
     """One metric's table (0: wall, 1: cpu) and its ratios (ours - bare) / (upstream - bare).
 
     "added" is the median over rounds of (variant - bare in the same round): pairing within a round
-    cancels load that drifts from round to round on a shared machine.
+    cancels load that drifts from round to round on a shared machine. "spread" is the standard
+    deviation of that difference over rounds; the median's own uncertainty is about
+    1.25 * spread / sqrt(rounds).
     """
-    lines = [f"{'flavor':<6} {'variant':<10} {'sampling':<10} {'us/call':>9} {'added us':>9}"]
+    lines = [f"{'flavor':<6} {'variant':<10} {'sampling':<10} {'us/call':>9} {'added us':>9} {'spread':>8}"]
     ratios: dict[tuple[str, str], float] = {}
     for flavor in FLAVORS:
         bare = [sample[metric] for sample in results[Variant(flavor, "bare", "-")]]
@@ -260,12 +336,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 30 calls")
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--calls", type=int, default=150, help="timed calls per variant per round")
+    parser.add_argument("--block", type=int, default=5, help="consecutive calls per variant per turn")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    rounds, calls, warmup = (2, 30, 5) if args.quick else (args.rounds, args.calls, 30)
+    rounds = 2 if args.quick else args.rounds
+    plan = Plan(30, 5, 5) if args.quick else Plan(args.calls, args.block, 30)
     propagate.set_global_textmap(tracing.build_propagator(("tracecontext", "baggage")))
-    print(f"grpc {grpc.__version__}, {rounds} rounds x {calls} calls per variant, fresh server+channel each")
-    print(report(run(rounds, calls, warmup, args.seed if args.seed is not None else random.randrange(2**32))))
+    print(
+        f"grpc {grpc.__version__}, {rounds} rounds x {plan.calls} calls per variant in blocks of {plan.block},"
+        " fresh servers and channels every round"
+    )
+    print(report(run(rounds, plan, args.seed if args.seed is not None else random.randrange(2**32))))
 
 
 if __name__ == "__main__":
