@@ -203,7 +203,7 @@ def round_sync(variants: list[Variant], providers, plan: Plan, shuffle) -> dict[
     """Mean (wall, cpu) microseconds per blocking unary call for every variant, calls interleaved."""
     live = {v: open_sync(v, providers.get(v.sampling)) for v in variants}
     try:
-        for v, each in live.items():
+        for each in live.values():
             for _ in range(plan.warmup):
                 each.stub(PAYLOAD)
         _flush(providers)
@@ -226,11 +226,13 @@ def round_sync(variants: list[Variant], providers, plan: Plan, shuffle) -> dict[
             each.close()
 
 
-async def round_aio(variants: list[Variant], providers, plan: Plan, shuffle) -> dict[Variant, tuple[float, float]]:
+async def round_aio(
+    variants: list[Variant], providers, plan: Plan, shuffle
+) -> dict[Variant, tuple[float, float]]:
     """Mean (wall, cpu) microseconds per awaited grpc.aio unary call for every variant, calls interleaved."""
     live = {v: await open_aio(v, providers.get(v.sampling)) for v in variants}
     try:
-        for v, each in live.items():
+        for each in live.values():
             for _ in range(plan.warmup):
                 await each.stub(PAYLOAD)
         _flush(providers)

@@ -20,12 +20,22 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, NonRecordingSpan, SpanKind, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
-from ._decisions import LOW_64, Bounds, bound_for, sampler_bounds
+from ._decisions import (
+    LOCAL_NOT_SAMPLED,
+    LOCAL_SAMPLED,
+    LOW_64,
+    REMOTE_NOT_SAMPLED,
+    REMOTE_SAMPLED,
+    ROOT,
+    Bounds,
+    sampler_bounds,
+)
 from ._runtime_context import span_context_in
-from ._span_context import FLAGS, IS_VALID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
+from ._span_context import FLAGS, IS_REMOTE, IS_VALID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
 
 _RANDOM = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
 _DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
@@ -136,6 +146,40 @@ class SpanStarter:
             bound = self._bound = _Bound(provider, self._scope, self._version)
         return bound
 
+    def decide(self, parent: SpanContext) -> SpanContext | int | None:
+        """start()'s sampling decision alone, for a span whose parent has span context `parent`
+        (INVALID_SPAN_CONTEXT for a root), without building anything when it is "not sampled".
+
+        - a SpanContext: not sampled; NonRecordingSpan(it) is exactly the span start() returns;
+        - an int: sampled; pass it to start() as trace_id and the decision is not made again
+          (for a root it is the trace id the decision was made on);
+        - None: no decision here (not the SDK, or a sampler that is asked); call start().
+        """
+        b = self._bound
+        if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
+            b = self._current()
+        bounds = b.bounds
+        if bounds is None or not b.enabled:
+            return None
+        if parent[IS_VALID]:
+            trace_id = parent[TRACE_ID]
+            flags = parent[TRACE_FLAGS]
+            if parent[IS_REMOTE]:
+                bound = bounds[REMOTE_SAMPLED if flags & 1 else REMOTE_NOT_SAMPLED]
+            else:
+                bound = bounds[LOCAL_SAMPLED if flags & 1 else LOCAL_NOT_SAMPLED]
+            if trace_id & LOW_64 < bound:
+                return trace_id
+            flags, state = FLAGS[flags & _RANDOM], parent[TRACE_STATE]
+        else:
+            trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
+            if trace_id & LOW_64 < bounds[ROOT]:
+                return trace_id
+            flags, state = FLAGS[b.random_ids], DEFAULT_TRACE_STATE
+        span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
+        # new() without its call: both ids are valid here (a zero draw fell through to the generator).
+        return tuple.__new__(SpanContext, (trace_id, span_id, False, flags, state, True))
+
     def start(
         self,
         name: str,
@@ -144,8 +188,11 @@ class SpanStarter:
         attributes: Attributes = None,
         links: Sequence[Link] = (),
         start_time: int | None = None,
+        trace_id: int | None = None,
     ) -> trace_api.Span:
-        """Start (not activate) a span under `parent` (None: the current context); the caller ends it."""
+        """Start (not activate) a span under `parent` (None: the current context); the caller ends it.
+
+        `trace_id` is what decide() returned for this span when it said "sampled"."""
         b = self._bound
         if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
             b = self._current()
@@ -155,25 +202,23 @@ class SpanStarter:
         if not b.enabled:
             return NonRecordingSpan(parent_ctx)
         valid_parent = parent_ctx[IS_VALID]
-        if valid_parent:
-            trace_id = parent_ctx[TRACE_ID]
-            random_id = parent_ctx[TRACE_FLAGS] & _RANDOM
-        else:
-            trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
-            random_id = b.random_ids
-        if b.bounds is None:  # a sampler we cannot reduce to bounds: ask it
+        if b.bounds is not None:  # what the SDK's static, ratio and parent-based samplers return
+            decided = self.decide(parent_ctx) if trace_id is None else trace_id
+            if decided.__class__ is SpanContext:
+                return NonRecordingSpan(decided)
+            trace_id = decided
+            result = SamplingResult(_SAMPLE, attributes, parent_ctx[TRACE_STATE] if valid_parent else None)
+        else:  # a sampler we cannot reduce to bounds: ask it
+            if valid_parent:
+                trace_id = parent_ctx[TRACE_ID]
+                random_id = parent_ctx[TRACE_FLAGS] & _RANDOM
+            else:
+                trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
+                random_id = b.random_ids
             result = b.sampler.should_sample(parent, trace_id, name, kind, attributes, links)
-            decision, trace_state = result.decision, result.trace_state
-        else:  # what the SDK's static, ratio and parent-based samplers return
-            sampled = trace_id & LOW_64 < bound_for(b.bounds, parent_ctx)
-            decision = _SAMPLE if sampled else _DROP
-            trace_state = parent_ctx[TRACE_STATE] if valid_parent else None
-            result = None
-        if decision is _DROP:  # the one decision that does not record (and so is not sampled)
-            span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
-            return NonRecordingSpan(new(trace_id, span_id, False, FLAGS[random_id], trace_state))
-        if result is None:
-            result = SamplingResult(decision, attributes, trace_state)
+            if result.decision is _DROP:  # the one decision that does not record (and so is not sampled)
+                span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
+                return NonRecordingSpan(new(trace_id, span_id, False, FLAGS[random_id], result.trace_state))
         b.replay.pending = (trace_id, result)
         try:
             return b.tracer.start_span(name, parent, kind, attributes, links, start_time)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 import grpc.aio
+from opentelemetry.context import Context
 
 from ._callmeta import Side
 from ._handlers import TracedHandlers
@@ -38,7 +39,11 @@ def _wrap_aio(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
 def _start(recipe: Recipe, method: Method, request_or_iterator, context) -> tuple[Reporter, object, object]:
     """Start the span; with message events, also watch the request stream and read()/write()."""
     streaming_requests = method.request_streaming
-    call = recipe.start_server(method, context, STREAMED if streaming_requests else request_or_iterator)
+    decision = recipe.unsampled_server(context)
+    if decision.__class__ is Context:
+        return recipe.not_recording(decision), request_or_iterator, context
+    request = STREAMED if streaming_requests else request_or_iterator
+    call = recipe.start_server(method, context, request, decision)
     if call.events:
         context = _ReportingContext(context, call)
         if streaming_requests:

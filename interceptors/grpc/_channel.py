@@ -94,7 +94,10 @@ class _Unary(_Traced):
     def __call__(
         self, request, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None
     ):
-        call, request, carrier = self._start(request, metadata)
+        if self._streaming_requests:
+            call, request, carrier = self._start(request, metadata)
+        else:  # the common case: nothing to watch in the request
+            call, carrier = self._recipe.start_client(self._method, metadata, request)
         if not call.recording:
             return self._inner(request, timeout, carrier, credentials, wait_for_ready, compression)
         response, _ = self._blocking(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import grpc
@@ -17,24 +16,30 @@ _SHAPES = {
     (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
 }
 
+_MAX_METHODS = 1024
 Wrap = Callable[[Recipe, Method, Callable], Callable]
 
 
 class TracedHandlers:
     """Handlers with traced behaviour, built once per (handler, method): a server interceptor is
-    asked for the handler on every call, and the handler it wraps is nearly always the same object."""
+    asked for the handler on every call, and the handler it wraps is nearly always the same object,
+    so the cache is keyed by the method name and checked by the handler's identity first (hashing an
+    RpcMethodHandler would hash all its fields, on every call)."""
 
     def __init__(self, recipe: Recipe, wrap: Wrap):
         self._recipe, self._wrap = recipe, wrap
-        self._cached = functools.lru_cache(maxsize=1024)(self._build)
+        self._by_method: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def __call__(self, handler: grpc.RpcMethodHandler | None, full_method: str):
         if handler is None:  # grpc answers UNIMPLEMENTED itself; there is no handler to trace
             return None
-        try:
-            return self._cached(handler, full_method)
-        except TypeError:  # an unhashable home-made RpcMethodHandler
-            return self._build(handler, full_method)
+        known = self._by_method.get(full_method)
+        if known is not None and (known[0] is handler or known[0] == handler):
+            return known[1]  # equal: a generic handler that builds the same handler per call
+        traced = self._build(handler, full_method)
+        if len(self._by_method) < _MAX_METHODS:  # bounded: method names come from the network
+            self._by_method[full_method] = (handler, traced)
+        return traced
 
     def _build(self, handler: grpc.RpcMethodHandler, full_method: str) -> grpc.RpcMethodHandler:
         """`handler` with its behaviour traced, or unchanged when the filter excludes the method."""

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, NonRecordingSpan, SpanKind
+from opentelemetry.trace import INVALID_SPAN, INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, SpanKind
 
 import tracing
 from tracing import SpanStarter, safe_invoke
-from tracing._runtime_context import current, with_span
-from tracing.propagation import TRUST_ALL, Caller, TrustPolicy, extract_metadata, inject_metadata
+from tracing._runtime_context import SPAN_KEY, current, span_context_in, with_span
+from tracing.propagation import (
+    TRUST_ALL,
+    Caller,
+    TrustPolicy,
+    extract_metadata,
+    inject_metadata,
+    remote_parent,
+)
 
 from ._address import client_attributes, server_attributes
 from ._callmeta import CallMeta, Side, call_meta
@@ -28,6 +35,16 @@ from ._reporter import Reporter
 
 SCOPE = "kubetrace.grpc"
 STREAMED = object()  # stands for "no single request message": client-streaming and bidi calls
+
+_EMPTY = Context()
+
+
+class Early(NamedTuple):
+    """What unsampled_server() read and decided for a call it did not find unsampled."""
+
+    remote: SpanContext  # the caller's, from the metadata (INVALID_SPAN_CONTEXT: none)
+    trace_id: int | None  # the sampled decision's trace id; None: not decided yet
+
 
 _NOT_RECORDING = Reporter(INVALID_SPAN, Context(), False, False, recording=False)  # ends nothing
 
@@ -80,16 +97,50 @@ class Recipe:
         attributes.update(self._peer)
         return Method(meta, attributes)
 
-    def start_server(self, method: Method, context, request: object = STREAMED) -> Reporter:
-        """The server span for a call, its parent (or link) taken from the caller's metadata."""
+    def unsampled_server(self, context) -> Context | Early | None:
+        """The decision for a server call, made before anything is built for it.
+
+        A Context: the call is not sampled, and its handler runs with that context current; there is
+        no span to end. Otherwise hand the answer to start_server(): an Early is the caller's span
+        context as read from the metadata and the sampled trace id decided on (None when the trust
+        policy or the sampler has to be asked); None means the metadata carries more than a lone
+        traceparent, or the propagators are not W3C, and is read the general way.
+        """
+        parent = remote_parent(context.invocation_metadata() or ())
+        if parent is None:
+            return None
+        trust = (self._trust or _configured_trust()).constant
+        if trust is None:
+            return Early(parent, None)
+        decided = self._starter.decide(parent if trust else INVALID_SPAN_CONTEXT)
+        if decided.__class__ is SpanContext:
+            return Context({SPAN_KEY: NonRecordingSpan(decided)})  # what with_span() makes here
+        return Early(parent, decided)
+
+    def not_recording(self, context: Context) -> Reporter:
+        """A reporter for a call unsampled_server() decided is not sampled: enters `context`, ends nothing."""
+        return Reporter(INVALID_SPAN, context, True, False, recording=False)
+
+    def start_server(self, method: Method, context, request: object = STREAMED, early: Early | None = None):
+        """The server span for a call, its parent (or link) taken from the caller's metadata, or from
+        what unsampled_server() read of it already."""
         metadata = context.invocation_metadata() or ()
-        extracted = extract_metadata(metadata)
+        trace_id = None
+        if early is None:
+            extracted = extract_metadata(metadata)
+        else:
+            remote, trace_id = early
+            extracted = (
+                _EMPTY if remote is INVALID_SPAN_CONTEXT else Context({SPAN_KEY: NonRecordingSpan(remote)})
+            )
         policy = self._trust or _configured_trust()
         if policy.constant is True:
             parent, links = extracted, ()
         else:
             parent, links = policy.parent_and_links(extracted, lambda: _caller(context, metadata))
-        span = self._starter.start(method.name, parent, SpanKind.SERVER, method.attributes, links)
+        span = self._starter.start(
+            method.name, parent, SpanKind.SERVER, method.attributes, links, trace_id=trace_id
+        )
         recording = span.__class__ is not NonRecordingSpan and span.is_recording()
         call = Reporter(span, with_span(span, parent), True, self._events, recording)
         if call.recording:
@@ -100,11 +151,17 @@ class Recipe:
         return call
 
     def start_client(self, method: Method, metadata: Iterable | None, request: object = STREAMED):
-        """The client span for a call under the current context, and the metadata to send with it."""
+        """The client span for a call under the current context, and the metadata to send with it.
+        A call that is not sampled gets a reporter that records nothing and no span at all: only
+        its span context, in the metadata."""
         context = current()
-        span = self._starter.start(method.name, context, SpanKind.CLIENT, method.attributes)
+        decided = self._starter.decide(span_context_in(context))
         carrier = list(metadata) if metadata else []
-        inject_metadata(carrier, span, context)
+        if decided.__class__ is SpanContext:
+            inject_metadata(carrier, decided, context)
+            return _NOT_RECORDING, carrier
+        span = self._starter.start(method.name, context, SpanKind.CLIENT, method.attributes, trace_id=decided)
+        inject_metadata(carrier, span.get_span_context(), context)
         if span.__class__ is NonRecordingSpan:
             return _NOT_RECORDING, carrier
         call = Reporter(span, context, False, self._events)

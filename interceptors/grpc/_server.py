@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import grpc
+from opentelemetry.context import Context
+
+from tracing._runtime_context import attach, detach
 
 from ._callmeta import Side
 from ._handlers import TracedHandlers
@@ -27,15 +30,21 @@ class ServerInterceptor(grpc.ServerInterceptor):
 def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     """The traced version of a sync handler: its span is current while it runs and ends once."""
     streaming_requests = method.request_streaming
+    streaming_responses = method.response_streaming
 
     def traced(request_or_iterator, context):
-        call = recipe.start_server(method, context, STREAMED if streaming_requests else request_or_iterator)
-        if not call.recording and not method.response_streaming:  # the common case, kept plain
-            token = call.enter()
+        decision = recipe.unsampled_server(context)
+        if decision.__class__ is Context and not streaming_responses:  # the common case, kept plain
+            token = attach(decision)
             try:
                 return behavior(request_or_iterator, context)
             finally:
-                call.exit(token)
+                detach(token)
+        if decision.__class__ is Context:
+            call = recipe.not_recording(decision)
+        else:
+            request = STREAMED if streaming_requests else request_or_iterator
+            call = recipe.start_server(method, context, request, decision)
         if streaming_requests and call.events:
             request_or_iterator = reported(request_or_iterator, call.on_receive)
         token = call.enter()
@@ -46,7 +55,7 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
             raise
         finally:
             call.exit(token)
-        if method.response_streaming:
+        if streaming_responses:
             return _owned_responses(result, call, context)
         call.on_send(result)
         call.end_server(context, None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 import tracing
-from tracing._runtime_context import with_span
+from tracing._runtime_context import SPAN_KEY, with_span
 from tracing.propagation import (
     METADATA_GETTER,
     METADATA_SETTER,
@@ -16,6 +16,7 @@ from tracing.propagation import (
     extract_metadata,
     inject,
     inject_metadata,
+    remote_parent,
 )
 
 TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -69,6 +70,37 @@ def test_extract_metadata_equals_the_propagators(name, propagators):
     assert _view(extract_metadata(metadata)) == _view(extract(metadata, METADATA_GETTER))
 
 
+@pytest.mark.parametrize("name", sorted(METADATA))
+def test_remote_parent_is_the_extracted_parent_or_declines(name, propagators):
+    """remote_parent() answers only when the extracted context would hold nothing but a span (or
+    nothing); then its answer is that span's context."""
+    metadata = METADATA[name]
+    extracted = extract(metadata, METADATA_GETTER)
+    parent = remote_parent(metadata)
+    if parent is None:
+        assert (
+            propagators != "tracecontext,baggage"
+            or set(extracted) - {SPAN_KEY}
+            or any(key in ("tracestate", "baggage") for key, _ in metadata)
+        )
+        return
+    assert propagators == "tracecontext,baggage"
+    assert set(extracted) <= {SPAN_KEY}
+    assert parent == trace.get_current_span(extracted).get_span_context()
+    if parent.is_valid:
+        assert parent.is_remote
+
+
+def test_remote_parent_answers_the_common_case():
+    propagate.set_global_textmap(tracing.build_propagator(("tracecontext", "baggage")))
+    assert remote_parent(METADATA["traceparent"]) == SpanContext(
+        0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, True, TraceFlags(1)
+    )
+    assert remote_parent(METADATA["garbage"]) is INVALID_SPAN_CONTEXT
+    assert remote_parent(METADATA["none"]) is INVALID_SPAN_CONTEXT
+    assert remote_parent(METADATA["tracestate"]) is None
+
+
 SPANS = {
     "root": SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0xF067AA0BA902B7, False, TraceFlags(0)),
     "sampled_with_state": SpanContext(
@@ -88,7 +120,7 @@ def test_inject_metadata_equals_the_propagators(span, bag, user, propagators):
     for key, value in BAGGAGE[bag].items():
         context = baggage.set_baggage(key, value, context)
     fast, generic = list(USER_METADATA[user] or ()), list(USER_METADATA[user] or ())
-    inject_metadata(fast, NonRecordingSpan(SPANS[span]), context)
+    inject_metadata(fast, SPANS[span], context)
     inject(generic, METADATA_SETTER, with_span(NonRecordingSpan(SPANS[span]), context))
     assert fast == generic
 
@@ -105,6 +137,7 @@ def test_a_failing_propagator_costs_only_the_context(monkeypatch):
 
     monkeypatch.setattr(propagate, "get_global_textmap", lambda: Broken())
     carrier: list = []
-    inject_metadata(carrier, NonRecordingSpan(SPANS["root"]), Context())
+    inject_metadata(carrier, SPANS["root"], Context())
+    assert remote_parent([("traceparent", TP)]) is None  # not the W3C pair: the generic route
     assert carrier == []
     assert _view(extract_metadata([("traceparent", TP)])) == (None, "[]", False, {})

@@ -203,3 +203,51 @@ def test_bounds_decide_as_should_sample_does(sampler, parent):
         expected = SAMPLERS[sampler].should_sample(parent_ctx, trace_id, "op").decision
         sampled = trace_id & LOW_64 < bound_for(bounds, parent_span)
         assert (Decision.RECORD_AND_SAMPLE if sampled else Decision.DROP) is expected
+
+
+@pytest.mark.parametrize("parent", sorted(PARENTS))
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_decide_then_start_builds_exactly_what_the_sdk_builds(sampler, parent):
+    """The interceptors' path: decide() first, NonRecordingSpan(its answer) when not sampled, else
+    start() with the trace id it decided on. Same spans as the SDK's, same ids in the same order."""
+    sdk = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
+    ours = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
+    parent_span = NonRecordingSpan(PARENTS[parent]) if PARENTS[parent] else None
+    parent_ctx = trace.set_span_in_context(parent_span) if parent_span else None
+    starter = SpanStarter("kubetrace-test", tracer_provider=ours)
+    answers = set()
+    for _ in range(20):
+        expected = sdk.get_tracer("kubetrace-test").start_span("op", parent_ctx, SpanKind.SERVER, {"a": 1})
+        decided = starter.decide(trace.get_current_span(parent_ctx).get_span_context())
+        answers.add(type(decided))
+        if isinstance(decided, SpanContext):
+            got = NonRecordingSpan(decided)
+        else:
+            got = starter.start("op", parent_ctx, SpanKind.SERVER, {"a": 1}, trace_id=decided)
+        assert _view(got) == _view(expected)
+        expected.end()
+        got.end()
+    if sampler_bounds(SAMPLERS[sampler]) is not None:  # decided here
+        assert answers <= {SpanContext, int}
+    else:  # left to start(), which asks the sampler
+        assert answers == {type(None)}
+
+
+def test_decide_answers_for_a_root_once():
+    """A sampled root's trace id goes to start(): the decision is not made again on a new id."""
+    provider = TracerProvider(sampler=TraceIdRatioBased(0.5), shutdown_on_exit=False)
+    starter = SpanStarter("t", tracer_provider=provider)
+    sampled = 0
+    for _ in range(400):
+        decided = starter.decide(trace.INVALID_SPAN_CONTEXT)
+        if isinstance(decided, int):
+            span = starter.start("op", None, SpanKind.CLIENT, trace_id=decided)
+            assert span.is_recording() and span.get_span_context().trace_id == decided
+            span.end()
+            sampled += 1
+    assert 140 < sampled < 260  # half of 400, within 6 standard deviations
+
+
+def test_decide_leaves_other_providers_to_start():
+    starter = SpanStarter("t", tracer_provider=trace.NoOpTracerProvider())
+    assert starter.decide(trace.INVALID_SPAN_CONTEXT) is None

@@ -27,7 +27,7 @@ from ._environment import (
     environment_for_child,
 )
 from ._executors import ContextExecutor, context_thread, run_in_executor, wrap
-from ._metadata_w3c import extract_metadata, inject_metadata
+from ._metadata_w3c import extract_metadata, inject_metadata, remote_parent
 from ._trust import TRUST_ALL, TRUST_NONE, Caller, TrustPolicy, trust_callers, trust_policy_named
 from ._wire import extract, inject
 
@@ -62,6 +62,7 @@ __all__ = [
     "inject_into_object",
     "inject_metadata",
     "link_from_object",
+    "remote_parent",
     "run_in_executor",
     "set_baggage",
     "trust_callers",

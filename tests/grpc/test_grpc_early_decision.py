@@ -1,0 +1,136 @@
+"""The server's early decision (Recipe.unsampled_server) changes nothing but the cost.
+
+For every sampler, incoming metadata and trust policy: deciding early, then either entering the
+returned context (not sampled) or handing the decision to start_server(), gives the same span and
+the same current context as start_server() alone. Two providers with the same deterministic ids
+make the two runs comparable id for id.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import grpc
+import pytest
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
+
+import tracing
+from interceptors.grpc._callmeta import Side
+from interceptors.grpc._recipe import Recipe
+from tracing.propagation import TRUST_ALL, TRUST_NONE, TrustPolicy
+
+TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"
+METADATA = {
+    "none": (("user-agent", "grpc-python"),),
+    "sampled_parent": (("traceparent", TP + "-01"),),
+    "unsampled_parent": (("traceparent", TP + "-00"),),
+    "random_flag_parent": (("traceparent", TP + "-02"),),
+    "garbage": (("traceparent", "not-a-traceparent"),),
+    "with_tracestate": (("traceparent", TP + "-01"), ("tracestate", "k8s=1")),
+    "with_baggage": (("traceparent", TP + "-00"), ("baggage", "tenant=a")),
+}
+SAMPLERS = {
+    "parentbased_ratio_0": lambda: ParentBased(TraceIdRatioBased(0.0)),
+    "parentbased_ratio_half": lambda: ParentBased(TraceIdRatioBased(0.5)),
+    "always_on": lambda: ALWAYS_ON,
+    "always_off": lambda: ALWAYS_OFF,
+    "ratio_half": lambda: TraceIdRatioBased(0.5),
+    "asked": lambda: _Asked(),
+}
+TRUST = {
+    "all": TRUST_ALL,
+    "none": TRUST_NONE,
+    "per_caller": TrustPolicy(lambda caller: caller.peer.startswith("ipv4:10."), "10/8 only"),
+}
+
+
+class _Asked(TraceIdRatioBased):
+    """A subclass: not reduced to bounds, so the sampler itself is asked."""
+
+    def __init__(self):
+        super().__init__(0.5)
+
+
+class _CountingIds(IdGenerator):
+    def __init__(self):
+        self._span = itertools.count(1)
+        self._trace = itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15)
+
+    def generate_span_id(self) -> int:
+        return next(self._span)
+
+    def generate_trace_id(self) -> int:
+        return next(self._trace) & ((1 << 128) - 1) or 1
+
+
+class _ServicerContext:
+    def __init__(self, metadata):
+        self._metadata = metadata
+
+    def invocation_metadata(self):
+        return self._metadata
+
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:5555"
+
+
+class _Method:
+    def __init__(self, recipe: Recipe):
+        self.method = recipe.method("/runtime.v1.RuntimeService/Version", False, False)
+
+
+def _view(span, context: Context):
+    sc = span.get_span_context()
+    current = trace.get_current_span(context).get_span_context()
+    links = [tuple(link.context[:2]) for link in getattr(span, "links", ())]
+    attributes = dict(span.attributes) if span.is_recording() else None
+    return (
+        (sc.trace_id, sc.span_id, int(sc.trace_flags), str(sc.trace_state), span.is_recording()),
+        attributes,
+        links,
+        tuple(current[:4]),
+        sorted(k for k in context if k != "current-span") == [] or dict(baggage.get_all(context)),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _w3c():
+    propagate.set_global_textmap(tracing.build_propagator(("tracecontext", "baggage")))
+
+
+@pytest.mark.parametrize("trust", sorted(TRUST))
+@pytest.mark.parametrize("metadata", sorted(METADATA))
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_deciding_early_gives_what_start_server_gives(sampler, metadata, trust):
+    runs = []
+    for early in (False, True):
+        provider = TracerProvider(sampler=SAMPLERS[sampler](), id_generator=_CountingIds(), shutdown_on_exit=False)
+        recipe = Recipe(Side.SERVER, tracer_provider=provider, trust_policy=TRUST[trust])
+        method = _Method(recipe).method
+        views = []
+        for _ in range(12):  # roots go both ways under the ratio samplers
+            context = _ServicerContext(METADATA[metadata])
+            decision = recipe.unsampled_server(context) if early else None
+            if isinstance(decision, Context):
+                views.append(_view(trace.get_current_span(decision), decision))
+                continue
+            call = recipe.start_server(method, context, b"request", decision)
+            views.append(_view(call.span, call.context))
+            call.end(grpc.StatusCode.OK)
+        runs.append(views)
+    assert runs[0] == runs[1]
+
+
+def test_an_unsampled_call_is_decided_early_and_builds_no_sdk_span():
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)), shutdown_on_exit=False)
+    recipe = Recipe(Side.SERVER, tracer_provider=provider)
+    decision = recipe.unsampled_server(_ServicerContext(METADATA["unsampled_parent"]))
+    assert isinstance(decision, Context)
+    span = trace.get_current_span(decision)
+    assert type(span) is trace.NonRecordingSpan
+    assert span.get_span_context().trace_id == 0x4BF92F3577B34DA6A3CE929D0E0E4736
+    assert not span.get_span_context().is_remote
