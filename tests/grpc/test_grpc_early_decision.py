@@ -108,7 +108,9 @@ def _w3c():
 def test_deciding_early_gives_what_start_server_gives(sampler, metadata, trust):
     runs = []
     for early in (False, True):
-        provider = TracerProvider(sampler=SAMPLERS[sampler](), id_generator=_CountingIds(), shutdown_on_exit=False)
+        provider = TracerProvider(
+            sampler=SAMPLERS[sampler](), id_generator=_CountingIds(), shutdown_on_exit=False
+        )
         recipe = Recipe(Side.SERVER, tracer_provider=provider, trust_policy=TRUST[trust])
         method = _Method(recipe).method
         views = []
