@@ -21,7 +21,7 @@ from ._exporter import build_exporter
 from ._resource import build_resource
 from ._sampler import build_sampler
 from .config import Resolved, Settings, resolve
-from .propagation import TrustPolicy, trust_policy_named
+from .propagation import CONFIGURED_TRUST, TRUST_ALL, TrustPolicy, trust_policy_named
 
 _log = logging.getLogger("kubetrace")
 _lock = threading.Lock()
@@ -87,6 +87,7 @@ class Tracing:
             self._stopped = True
             if _active is self:
                 _active = None
+                CONFIGURED_TRUST.policy = TRUST_ALL
         for close in self._closers:
             close()
         if self.provider is None:
@@ -128,6 +129,7 @@ def setup(**arguments: Any) -> Tracing:
             _log.warning("kubetrace: %s", warning)
         handle = _install(resolved)
         _active = handle
+        CONFIGURED_TRUST.policy = handle.trust_policy or TRUST_ALL
     return handle
 
 

@@ -20,7 +20,7 @@ import tracing
 from tracing import SpanStarter, safe_invoke
 from tracing._runtime_context import SPAN_KEY, current, span_context_in, with_span
 from tracing.propagation import (
-    TRUST_ALL,
+    CONFIGURED_TRUST,
     Caller,
     TrustPolicy,
     extract_metadata,
@@ -109,7 +109,7 @@ class Recipe:
         parent = remote_parent(context.invocation_metadata() or ())
         if parent is None:
             return None
-        trust = (self._trust or _configured_trust()).constant
+        trust = (self._trust or CONFIGURED_TRUST.policy).constant
         if trust is None:
             return Early(parent, None)
         decided = self._starter.decide(parent if trust else INVALID_SPAN_CONTEXT)
@@ -133,7 +133,7 @@ class Recipe:
             extracted = (
                 _EMPTY if remote is INVALID_SPAN_CONTEXT else Context({SPAN_KEY: NonRecordingSpan(remote)})
             )
-        policy = self._trust or _configured_trust()
+        policy = self._trust or CONFIGURED_TRUST.policy
         if policy.constant is True:
             parent, links = extracted, ()
         else:
@@ -176,12 +176,6 @@ class Recipe:
         extra = safe_invoke(self._hook, method.meta, request)
         if isinstance(extra, Mapping) and extra:
             span.set_attributes(extra)
-
-
-def _configured_trust() -> TrustPolicy:
-    """The policy tracing.setup() configured (KUBETRACE_TRUST_INCOMING), else trust all, as otelgrpc does."""
-    handle = tracing.active()
-    return handle.trust_policy if handle is not None and handle.trust_policy is not None else TRUST_ALL
 
 
 def _caller(context, metadata: Iterable[tuple[str, object]]) -> Caller:

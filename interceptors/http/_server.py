@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind
 
 import tracing
 from tracing import SpanStarter, safe_invoke
-from tracing.propagation import TRUST_ALL, TrustPolicy, extract
+from tracing.propagation import CONFIGURED_TRUST, TRUST_ALL, extract
 
 from ..k8s import RequestInfo, parse_request_info
 from . import _k8s
@@ -66,7 +66,7 @@ class ServerRecipe:
         if path in options.excluded.exact or path.startswith(options.excluded.prefixes):  # inlined: hot
             return None
         extracted = extract(carrier, reader)
-        policy = options.trust_policy or _default_trust_policy()
+        policy = options.trust_policy or CONFIGURED_TRUST.policy
         if policy is TRUST_ALL:
             parent, links = extracted, ()
         else:
@@ -232,8 +232,3 @@ def set_route(route: str) -> None:
     call = context_api.get_value(_CALL_KEY)
     if isinstance(call, ServerCall):
         call.set_route(route)
-
-
-def _default_trust_policy() -> TrustPolicy:
-    handle = tracing.active()
-    return handle.trust_policy if handle is not None and handle.trust_policy is not None else TRUST_ALL

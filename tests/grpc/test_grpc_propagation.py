@@ -4,7 +4,6 @@ propagators, the trust policy, and hostile metadata."""
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 import grpc
 import pytest
@@ -31,7 +30,7 @@ from opentelemetry.trace import SpanKind
 
 import tracing
 from interceptors.grpc import RpcKind, method_in, negate
-from tracing.propagation import TRUST_NONE, trust_callers
+from tracing.propagation import CONFIGURED_TRUST, TRUST_NONE, trust_callers
 
 LOW_TRACE = "00000000000000000000000000000001"  # under any ratio: TraceIdRatioBased samples it
 HIGH_TRACE = "7fffffffffffffffffffffffffffffff"  # over a 0.5 ratio: not sampled
@@ -173,7 +172,7 @@ def test_an_untrusted_caller_gets_a_new_root_linked_to_its_context(recorder):
 
 
 def test_the_configured_policy_is_the_default(recorder, monkeypatch):
-    monkeypatch.setattr(tracing, "active", lambda: SimpleNamespace(trust_policy=TRUST_NONE))
+    monkeypatch.setattr(CONFIGURED_TRUST, "policy", TRUST_NONE)  # what setup(trust_incoming="none") sets
     _seen_by_handler(recorder, _traceparent(LOW_TRACE, True))
     (span,) = wait_for_spans(recorder, 1)
     assert span.parent is None and len(span.links) == 1

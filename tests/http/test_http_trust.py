@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import types
-
 import pytest
 import requests
 from _http_support import SERVERS, wait_for_spans
 
-import tracing
 from interceptors.http import TRUST_ALL, TRUST_NONE, trust_callers
+from tracing.propagation import CONFIGURED_TRUST
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"
@@ -94,8 +92,8 @@ def test_predicate_gets_the_native_request(kind, serve, recorder):
 
 @pytest.mark.parametrize("configured, expect", [(TRUST_NONE, _assert_linked_root), (None, _assert_parent)])
 def test_default_policy_is_the_one_tracing_setup_configured(configured, expect, serve, recorder, monkeypatch):
-    handle = types.SimpleNamespace(trust_policy=configured) if configured else None
-    monkeypatch.setattr(tracing, "active", lambda: handle)
+    if configured:
+        monkeypatch.setattr(CONFIGURED_TRUST, "policy", configured)  # what setup(trust_incoming=...) sets
     base = serve("wsgi")
     seen = requests.get(base + "/context", headers=INCOMING).json()
     (span,) = wait_for_spans(recorder, 1)
@@ -103,7 +101,7 @@ def test_default_policy_is_the_one_tracing_setup_configured(configured, expect, 
 
 
 def test_an_explicit_policy_beats_the_configured_default(serve, recorder, monkeypatch):
-    monkeypatch.setattr(tracing, "active", lambda: types.SimpleNamespace(trust_policy=TRUST_NONE))
+    monkeypatch.setattr(CONFIGURED_TRUST, "policy", TRUST_NONE)
     base = serve("asgi", trust_policy=TRUST_ALL)
     seen = requests.get(base + "/context", headers=INCOMING).json()
     (span,) = wait_for_spans(recorder, 1)

@@ -13,6 +13,7 @@ from opentelemetry.trace import SpanKind
 from testkit import blackholed_endpoint, dead_endpoint
 
 import tracing
+from tracing.propagation import CONFIGURED_TRUST, TRUST_ALL, TRUST_NONE
 
 
 @pytest.fixture
@@ -110,6 +111,14 @@ def test_disabled_sdk_is_a_working_noop_that_still_propagates(monkeypatch):
     propagate.inject(carrier, trace.set_span_in_context(span, incoming))
     assert carrier["traceparent"].startswith("00-0af7651916cd43dd8448eb211c80319c-")
     assert handle.shutdown()
+
+
+def test_the_incoming_trust_policy_is_configured_until_shutdown(receiver):
+    assert CONFIGURED_TRUST.policy is TRUST_ALL
+    handle = tracing.setup(endpoint=receiver.grpc_endpoint, trust_incoming="none")
+    assert CONFIGURED_TRUST.policy is TRUST_NONE is handle.trust_policy
+    assert handle.shutdown()
+    assert CONFIGURED_TRUST.policy is TRUST_ALL
 
 
 def test_propagators_follow_the_configuration(receiver):

@@ -28,13 +28,22 @@ from ._environment import (
 )
 from ._executors import ContextExecutor, context_thread, run_in_executor, wrap
 from ._metadata_w3c import extract_metadata, inject_metadata, remote_parent
-from ._trust import TRUST_ALL, TRUST_NONE, Caller, TrustPolicy, trust_callers, trust_policy_named
+from ._trust import (
+    CONFIGURED_TRUST,
+    TRUST_ALL,
+    TRUST_NONE,
+    Caller,
+    TrustPolicy,
+    trust_callers,
+    trust_policy_named,
+)
 from ._wire import extract, inject
 
 __all__ = [
     "ANNOTATIONS_GETTER",
     "ANNOTATIONS_SETTER",
     "ANNOTATION_PREFIX",
+    "CONFIGURED_TRUST",
     "ENVIRONMENT_GETTER",
     "ENVIRONMENT_SETTER",
     "HEADERS_GETTER",

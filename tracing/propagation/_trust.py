@@ -73,3 +73,17 @@ def trust_callers(predicate: Callable[[Caller], bool], name: str | None = None) 
 def trust_policy_named(name: str) -> TrustPolicy:
     """The ready policy for a KUBETRACE_TRUST_INCOMING value: "all" or "none"."""
     return {"all": TRUST_ALL, "none": TRUST_NONE}[name]
+
+
+class _Incoming:
+    """The trust policy for incoming context that setup() configured (KUBETRACE_TRUST_INCOMING),
+    TRUST_ALL when none is, as otelgrpc and otelhttp trust. Interceptors read `.policy` on every
+    request: an attribute read, where asking the active setup costs two calls."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self):
+        self.policy: TrustPolicy = TRUST_ALL
+
+
+CONFIGURED_TRUST = _Incoming()
