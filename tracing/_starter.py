@@ -20,7 +20,14 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import (
+    INVALID_SPAN_CONTEXT,
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+)
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
@@ -34,7 +41,7 @@ from ._decisions import (
     Bounds,
     sampler_bounds,
 )
-from ._runtime_context import span_context_in
+from ._runtime_context import SPAN_KEY, span_context_in
 from ._span_context import FLAGS, IS_REMOTE, IS_VALID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
 
 _RANDOM = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
@@ -146,9 +153,10 @@ class SpanStarter:
             bound = self._bound = _Bound(provider, self._scope, self._version)
         return bound
 
-    def decide(self, parent: SpanContext) -> SpanContext | int | None:
+    def decide(self, parent: SpanContext | Context) -> SpanContext | int | None:
         """start()'s sampling decision alone, for a span whose parent has span context `parent`
-        (INVALID_SPAN_CONTEXT for a root), without building anything when it is "not sampled".
+        (INVALID_SPAN_CONTEXT for a root) or is the span in the Context `parent`, without building
+        anything when it is "not sampled".
 
         - a SpanContext: not sampled; NonRecordingSpan(it) is exactly the span start() returns;
         - an int: sampled; pass it to start() as trace_id and the decision is not made again
@@ -161,6 +169,9 @@ class SpanStarter:
         bounds = b.bounds
         if bounds is None or not b.enabled:
             return None
+        if parent.__class__ is not SpanContext:  # a Context: a client call's, the current one
+            span = parent.get(SPAN_KEY)
+            parent = INVALID_SPAN_CONTEXT if span is None else span_context_in(parent)
         if parent[IS_VALID]:
             trace_id = parent[TRACE_ID]
             flags = parent[TRACE_FLAGS]

@@ -100,24 +100,34 @@ class _Unary(_Traced):
             call, carrier = self._recipe.start_client(self._method, metadata, request)
         if not call.recording:
             return self._inner(request, timeout, carrier, credentials, wait_for_ready, compression)
-        response, _ = self._blocking(
-            call, request, timeout, carrier, credentials, wait_for_ready, compression
+        response = self._blocking(
+            call, self._inner, request, timeout, carrier, credentials, wait_for_ready, compression
         )
+        call.on_receive(response)
+        call.end(grpc.StatusCode.OK)  # a blocking call returns only for OK
         return response
 
     def with_call(
         self, request, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None
     ):
         call, request, carrier = self._start(request, metadata)
+        with_call = self._inner.with_call
         if not call.recording:
-            return self._inner.with_call(request, timeout, carrier, credentials, wait_for_ready, compression)
-        return self._blocking(call, request, timeout, carrier, credentials, wait_for_ready, compression)
+            return with_call(request, timeout, carrier, credentials, wait_for_ready, compression)
+        outcome = self._blocking(
+            call, with_call, request, timeout, carrier, credentials, wait_for_ready, compression
+        )
+        call.on_receive(outcome[0])
+        call.end(grpc.StatusCode.OK)
+        return outcome
 
-    def _blocking(self, call, request, *options):
+    @staticmethod
+    def _blocking(call, blocking, request, *options):
+        """blocking(request, *options), ending the span if it raises (the RpcError is the finished call)."""
         try:
-            response, rpc = self._inner.with_call(request, *options)
+            return blocking(request, *options)
         except grpc.RpcError as error:
-            if isinstance(error, grpc.Call):  # grpc's error is the finished call
+            if isinstance(error, grpc.Call):
                 _end(call, error, False)
             else:
                 call.end(grpc.StatusCode.UNKNOWN, None, error)
@@ -125,9 +135,6 @@ class _Unary(_Traced):
         except BaseException as exc:  # raised before the call existed (e.g. a serializer failing)
             call.end(grpc.StatusCode.UNKNOWN, None, exc)
             raise
-        call.on_receive(response)
-        call.end(grpc.StatusCode.OK)  # with_call returns only for OK
-        return response, rpc
 
     def future(
         self, request, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None

@@ -18,7 +18,7 @@ from opentelemetry.trace import INVALID_SPAN, INVALID_SPAN_CONTEXT, NonRecording
 
 import tracing
 from tracing import SpanStarter, safe_invoke
-from tracing._runtime_context import SPAN_KEY, current, span_context_in, with_span
+from tracing._runtime_context import SPAN_KEY, current, with_span
 from tracing.propagation import (
     CONFIGURED_TRUST,
     Caller,
@@ -155,7 +155,7 @@ class Recipe:
         A call that is not sampled gets a reporter that records nothing and no span at all: only
         its span context, in the metadata."""
         context = current()
-        decided = self._starter.decide(span_context_in(context))
+        decided = self._starter.decide(context)
         carrier = list(metadata) if metadata else []
         if decided.__class__ is SpanContext:
             inject_metadata(carrier, decided, context)

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
@@ -251,3 +252,26 @@ def test_decide_answers_for_a_root_once():
 def test_decide_leaves_other_providers_to_start():
     starter = SpanStarter("t", tracer_provider=trace.NoOpTracerProvider())
     assert starter.decide(trace.INVALID_SPAN_CONTEXT) is None
+
+
+@pytest.mark.parametrize("parent", sorted(PARENTS))
+@pytest.mark.parametrize("sampler", sorted(s for s in SAMPLERS if sampler_bounds(SAMPLERS[s]) is not None))
+def test_decide_reads_a_context_as_its_spans_context(sampler, parent):
+    """decide(context) is decide(the span context of context's span): the client's one call."""
+    by_context = SpanStarter(
+        "t",
+        tracer_provider=TracerProvider(
+            sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False
+        ),
+    )
+    by_span = SpanStarter(
+        "t",
+        tracer_provider=TracerProvider(
+            sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False
+        ),
+    )
+    context = trace.set_span_in_context(NonRecordingSpan(PARENTS[parent])) if PARENTS[parent] else Context()
+    for _ in range(10):
+        assert by_context.decide(context) == by_span.decide(
+            trace.get_current_span(context).get_span_context()
+        )
