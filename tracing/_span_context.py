@@ -15,6 +15,8 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 TRACE_ID, SPAN_ID, IS_REMOTE, TRACE_FLAGS, TRACE_STATE, IS_VALID = range(6)
 _MAX_TRACE_ID, _MAX_SPAN_ID = (1 << 128) - 1, (1 << 64) - 1
 FLAGS = {bits: TraceFlags(bits) for bits in range(256)}  # TraceFlags(int) per span costs a call
+# W3C trace context level 2's "random trace id" flag, which a child keeps; 0 where the API lacks it.
+RANDOM_FLAG = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
 
 
 def new(

@@ -26,7 +26,6 @@ from opentelemetry.trace import (
     NonRecordingSpan,
     SpanContext,
     SpanKind,
-    TraceFlags,
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
@@ -42,9 +41,8 @@ from ._decisions import (
     sampler_bounds,
 )
 from ._runtime_context import SPAN_KEY, span_context_in
-from ._span_context import FLAGS, IS_REMOTE, IS_VALID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
+from ._span_context import FLAGS, IS_REMOTE, IS_VALID, RANDOM_FLAG, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
 
-_RANDOM = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
 _DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
 
 
@@ -122,7 +120,7 @@ class _Bound:
         self.sampler = tracer.sampler.inner
         self.ids = tracer.id_generator.inner
         self.bounds: Bounds | None = sampler_bounds(self.sampler)
-        self.random_ids = _RANDOM if _RANDOM and self.ids.is_trace_id_random() else 0
+        self.random_ids = RANDOM_FLAG if RANDOM_FLAG and self.ids.is_trace_id_random() else 0
         # The SDK's RandomIdGenerator is random.getrandbits in a loop that skips 0: call getrandbits
         # directly and leave the (2**-64 likely) zero to the generator itself.
         self.random_ids_fast = type(self.ids) is RandomIdGenerator
@@ -181,7 +179,7 @@ class SpanStarter:
                 bound = bounds[LOCAL_SAMPLED if flags & 1 else LOCAL_NOT_SAMPLED]
             if trace_id & LOW_64 < bound:
                 return trace_id
-            flags, state = FLAGS[flags & _RANDOM], parent[TRACE_STATE]
+            flags, state = FLAGS[flags & RANDOM_FLAG], parent[TRACE_STATE]
         else:
             trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
             if trace_id & LOW_64 < bounds[ROOT]:
@@ -222,7 +220,7 @@ class SpanStarter:
         else:  # a sampler we cannot reduce to bounds: ask it
             if valid_parent:
                 trace_id = parent_ctx[TRACE_ID]
-                random_id = parent_ctx[TRACE_FLAGS] & _RANDOM
+                random_id = parent_ctx[TRACE_FLAGS] & RANDOM_FLAG
             else:
                 trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
                 random_id = b.random_ids

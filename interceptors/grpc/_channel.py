@@ -103,7 +103,8 @@ class _Unary(_Traced):
         response = self._blocking(
             call, self._inner, request, timeout, carrier, credentials, wait_for_ready, compression
         )
-        call.on_receive(response)
+        if call.events:
+            call.on_receive(response)
         call.end(grpc.StatusCode.OK)  # a blocking call returns only for OK
         return response
 
@@ -117,7 +118,8 @@ class _Unary(_Traced):
         outcome = self._blocking(
             call, with_call, request, timeout, carrier, credentials, wait_for_ready, compression
         )
-        call.on_receive(outcome[0])
+        if call.events:
+            call.on_receive(outcome[0])
         call.end(grpc.StatusCode.OK)
         return outcome
 

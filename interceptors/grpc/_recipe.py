@@ -21,8 +21,10 @@ from tracing import SpanStarter, safe_invoke
 from tracing._runtime_context import SPAN_KEY, current, with_span
 from tracing.propagation import (
     CONFIGURED_TRUST,
+    METADATA_SETTER,
     Caller,
     TrustPolicy,
+    child_traceparent,
     extract_metadata,
     inject_metadata,
     remote_parent,
@@ -145,9 +147,11 @@ class Recipe:
         call = Reporter(span, with_span(span, parent), True, self._events, recording)
         if call.recording:
             span.set_attributes(client_attributes(context.peer()))
-            if request is not STREAMED:
-                call.on_receive(request)
-                self._annotate(span, method, request)
+            if request is not STREAMED:  # guarded here: a call each, on every sampled request
+                if call.events:
+                    call.on_receive(request)
+                if self._hook is not None:
+                    self._annotate(span, method, request)
         return call
 
     def start_client(self, method: Method, metadata: Iterable | None, request: object = STREAMED):
@@ -155,7 +159,13 @@ class Recipe:
         A call that is not sampled gets a reporter that records nothing and no span at all: only
         its span context, in the metadata."""
         context = current()
-        decided = self._starter.decide(context)
+        decided = child_traceparent(self._starter, context)
+        if decided.__class__ is str:  # not sampled, and the traceparent is all there is to send
+            if not metadata:
+                return _NOT_RECORDING, [("traceparent", decided)]
+            carrier = list(metadata)
+            METADATA_SETTER.set(carrier, "traceparent", decided)  # as inject_metadata() would
+            return _NOT_RECORDING, carrier
         carrier = list(metadata) if metadata else []
         if decided.__class__ is SpanContext:
             inject_metadata(carrier, decided, context)
@@ -166,8 +176,10 @@ class Recipe:
             return _NOT_RECORDING, carrier
         call = Reporter(span, context, False, self._events)
         if call.recording and request is not STREAMED:
-            call.on_send(request)
-            self._annotate(span, method, request)
+            if call.events:
+                call.on_send(request)
+            if self._hook is not None:
+                self._annotate(span, method, request)
         return call, carrier
 
     def _annotate(self, span, method: Method, request: object) -> None:

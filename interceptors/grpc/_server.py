@@ -57,7 +57,8 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
             call.exit(token)
         if streaming_responses:
             return _owned_responses(result, call, context)
-        call.on_send(result)
+        if call.events:
+            call.on_send(result)
         call.end_server(context, None)
         return result
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 import tracing
+from tracing import SpanStarter
 from tracing._runtime_context import SPAN_KEY, with_span
 from tracing.propagation import (
     METADATA_GETTER,
     METADATA_SETTER,
+    child_traceparent,
     extract,
     extract_metadata,
     inject,
@@ -141,3 +148,68 @@ def test_a_failing_propagator_costs_only_the_context(monkeypatch):
     assert remote_parent([("traceparent", TP)]) is None  # not the W3C pair: the generic route
     assert carrier == []
     assert _view(extract_metadata([("traceparent", TP)])) == (None, "[]", False, {})
+
+
+class _CountingIds(IdGenerator):
+    """Deterministic ids, so two starters draw the same ones."""
+
+    def __init__(self):
+        self._span = itertools.count(1)
+        self._trace = itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15)
+
+    def generate_span_id(self) -> int:
+        return next(self._span)
+
+    def generate_trace_id(self) -> int:
+        return next(self._trace) & ((1 << 128) - 1) or 1
+
+
+CHILD_SAMPLERS = {
+    "parentbased_ratio_0": lambda: ParentBased(TraceIdRatioBased(0.0)),
+    "parentbased_ratio_half": lambda: ParentBased(TraceIdRatioBased(0.5)),
+    "ratio_half": lambda: TraceIdRatioBased(0.5),
+    "always_off": lambda: ALWAYS_OFF,
+    "always_on": lambda: ALWAYS_ON,
+    "asked": lambda: type("Asked", (TraceIdRatioBased,), {})(0.5),  # a subclass: not reduced to bounds
+}
+CHILD_CONTEXTS = {
+    "root": Context(),
+    "remote_unsampled": trace.set_span_in_context(
+        NonRecordingSpan(SpanContext(0xABC, 0xDEF, True, TraceFlags(0)))
+    ),
+    "remote_sampled": trace.set_span_in_context(
+        NonRecordingSpan(SpanContext(0xABC, 0xDEF, True, TraceFlags(1)))
+    ),
+    "local_random_flag": trace.set_span_in_context(
+        NonRecordingSpan(SpanContext(0xABC, 0xDEF, False, TraceFlags(2)))
+    ),
+    "with_trace_state": trace.set_span_in_context(
+        NonRecordingSpan(SpanContext(0xABC, 0xDEF, False, TraceFlags(0), TraceState([("k8s", "1")])))
+    ),
+    "with_baggage": baggage.set_baggage("tenant", "a"),
+    "invalid_span": trace.set_span_in_context(trace.INVALID_SPAN),
+}
+
+
+@pytest.mark.parametrize("context", sorted(CHILD_CONTEXTS))
+@pytest.mark.parametrize("sampler", sorted(CHILD_SAMPLERS))
+def test_child_traceparent_is_decide_then_inject(sampler, context, propagators):
+    """The client's one-frame path answers what decide() answers, and its traceparent is exactly the
+    metadata inject() writes for that decision; it answers with a string only when that is all."""
+    make = lambda: SpanStarter(  # noqa: E731
+        "t",
+        tracer_provider=TracerProvider(
+            sampler=CHILD_SAMPLERS[sampler](), id_generator=_CountingIds(), shutdown_on_exit=False
+        ),
+    )
+    fused, reference = make(), make()
+    ctx = CHILD_CONTEXTS[context]
+    for _ in range(12):  # roots go both ways under the ratio samplers
+        got, expected = child_traceparent(fused, ctx), reference.decide(ctx)
+        if isinstance(got, str):
+            assert isinstance(expected, SpanContext)
+            carrier: list = []
+            inject(carrier, METADATA_SETTER, with_span(NonRecordingSpan(expected), ctx))
+            assert carrier == [("traceparent", got)]
+        else:
+            assert got == expected
