@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import grpc
 
+from tracing._runtime_context import current
+from tracing.propagation import child_traceparent
+
 from ._client import _end, _InFlight
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported
@@ -96,8 +99,12 @@ class _Unary(_Traced):
     ):
         if self._streaming_requests:
             call, request, carrier = self._start(request, metadata)
-        else:  # the common case: nothing to watch in the request
-            call, carrier = self._recipe.start_client(self._method, metadata, request)
+        else:
+            decided = child_traceparent(self._recipe.starter, current())
+            if decided.__class__ is str and not metadata:  # the commonest call: not sampled, no metadata
+                carrier = [("traceparent", decided)]
+                return self._inner(request, timeout, carrier, credentials, wait_for_ready, compression)
+            call, carrier = self._recipe.start_client(self._method, metadata, request, decided)
         if not call.recording:
             return self._inner(request, timeout, carrier, credentials, wait_for_ready, compression)
         response = self._blocking(

@@ -39,6 +39,7 @@ SCOPE = "kubetrace.grpc"
 STREAMED = object()  # stands for "no single request message": client-streaming and bidi calls
 
 _EMPTY = Context()
+_UNDECIDED = object()  # start_client() is to decide itself
 
 
 class Early(NamedTuple):
@@ -78,7 +79,7 @@ class Recipe:
         target: str | bytes | None = None,
     ):
         self.side = side
-        self._starter = SpanStarter(SCOPE, tracing.__version__, tracer_provider)
+        self.starter = SpanStarter(SCOPE, tracing.__version__, tracer_provider)
         self._trust = trust_policy
         self._filter = filter or default_filter
         self._events = message_events
@@ -114,7 +115,7 @@ class Recipe:
         trust = (self._trust or CONFIGURED_TRUST.policy).constant
         if trust is None:
             return Early(parent, None)
-        decided = self._starter.decide(parent if trust else INVALID_SPAN_CONTEXT)
+        decided = self.starter.decide(parent if trust else INVALID_SPAN_CONTEXT)
         if decided.__class__ is SpanContext:
             return Context({SPAN_KEY: NonRecordingSpan(decided)})  # what with_span() makes here
         return Early(parent, decided)
@@ -140,7 +141,7 @@ class Recipe:
             parent, links = extracted, ()
         else:
             parent, links = policy.parent_and_links(extracted, lambda: _caller(context, metadata))
-        span = self._starter.start(
+        span = self.starter.start(
             method.name, parent, SpanKind.SERVER, method.attributes, links, trace_id=trace_id
         )
         recording = span.__class__ is not NonRecordingSpan and span.is_recording()
@@ -154,12 +155,20 @@ class Recipe:
                     self._annotate(span, method, request)
         return call
 
-    def start_client(self, method: Method, metadata: Iterable | None, request: object = STREAMED):
+    def start_client(
+        self,
+        method: Method,
+        metadata: Iterable | None,
+        request: object = STREAMED,
+        decided: object = _UNDECIDED,
+    ):
         """The client span for a call under the current context, and the metadata to send with it.
         A call that is not sampled gets a reporter that records nothing and no span at all: only
-        its span context, in the metadata."""
+        its span context, in the metadata. `decided`: what child_traceparent() already answered
+        for this call under the current context."""
         context = current()
-        decided = child_traceparent(self._starter, context)
+        if decided is _UNDECIDED:
+            decided = child_traceparent(self.starter, context)
         if decided.__class__ is str:  # not sampled, and the traceparent is all there is to send
             if not metadata:
                 return _NOT_RECORDING, [("traceparent", decided)]
@@ -170,7 +179,7 @@ class Recipe:
         if decided.__class__ is SpanContext:
             inject_metadata(carrier, decided, context)
             return _NOT_RECORDING, carrier
-        span = self._starter.start(method.name, context, SpanKind.CLIENT, method.attributes, trace_id=decided)
+        span = self.starter.start(method.name, context, SpanKind.CLIENT, method.attributes, trace_id=decided)
         inject_metadata(carrier, span.get_span_context(), context)
         if span.__class__ is NonRecordingSpan:
             return _NOT_RECORDING, carrier

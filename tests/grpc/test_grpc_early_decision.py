@@ -12,6 +12,8 @@ import itertools
 
 import grpc
 import pytest
+from _grpc_chain import METHODS, generic_handlers, sync_channel, sync_server
+from _grpc_echo import ECHO, SYNC_ECHO
 from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
@@ -19,6 +21,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 
 import tracing
+from interceptors.grpc import RpcKind
 from interceptors.grpc._callmeta import Side
 from interceptors.grpc._recipe import Recipe
 from tracing.propagation import TRUST_ALL, TRUST_NONE, TrustPolicy
@@ -136,3 +139,20 @@ def test_an_unsampled_call_is_decided_early_and_builds_no_sdk_span():
     assert type(span) is trace.NonRecordingSpan
     assert span.get_span_context().trace_id == 0x4BF92F3577B34DA6A3CE929D0E0E4736
     assert not span.get_span_context().is_remote
+
+
+@pytest.mark.parametrize("interceptor", [False, True], ids=["instrument_channel", "client_interceptor"])
+def test_a_root_client_call_is_sampled_at_the_configured_rate_not_its_square(make_recorder, interceptor):
+    """The channel decides a root call before anything is built and hands the decision on; deciding
+    again on a fresh trace id would sample TraceIdRatioBased(0.5) roots at 0.25."""
+    recorder = make_recorder(TraceIdRatioBased(0.5))
+    with (
+        sync_server([generic_handlers(ECHO, SYNC_ECHO)]) as target,
+        sync_channel(target, recorder.provider, interceptor=interceptor) as channel,
+    ):
+        unary = channel.unary_unary(f"/{ECHO}/{METHODS[RpcKind.UNARY]}")
+        for _ in range(400):
+            assert unary(b"x") == b"x"
+    recorder.provider.force_flush()
+    sampled = len(recorder.spans())
+    assert 140 < sampled < 260  # 200 expected; the square would give 100 (both bounds ~6 sigma away)
