@@ -14,7 +14,10 @@ them all open, and runs their calls in small blocks (5 calls) in a new random or
 drift lands on every variant alike. The report is the median over rounds of each variant's mean
 per call, and of its difference from the uninstrumented variant of the same round. Measured A/A
 (two identical uninstrumented variants), this cuts the round-to-round spread of that difference
-from about 90 us (one variant after another, 150 calls each) to about 20 us.
+from about 90 us (one variant after another, 150 calls each) to 20-60 us, depending on the
+machine's state. `--block 150` runs each variant's calls in one go instead: noisier, and in our
+runs it put the unsampled ratio a few hundredths lower and the sampled one a few hundredths
+higher (a block's first calls run with cold caches, which weighs most on the smallest overhead).
 
 The last line is `RESULT grpc sampled_ratio=X unsampled_ratio=Y`, where each ratio is
 (kubetrace - uninstrumented) / (upstream - uninstrumented) for sync unary calls: 0.5 means kubetrace

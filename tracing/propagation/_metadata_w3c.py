@@ -125,8 +125,7 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
     traceparent. INVALID_SPAN_CONTEXT when it carries no (or a malformed) traceparent; None when
     the propagators must be asked (other propagators, or tracestate or baggage to read).
 
-    One function on purpose: on a server thread every call costs microseconds (see the module
-    docstring of interceptors/grpc/_recipe.py)."""
+    One function on purpose: inside a real RPC each Python call costs about a microsecond."""
     textmap = propagate.get_global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return None
