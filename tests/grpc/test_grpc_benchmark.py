@@ -19,3 +19,21 @@ def test_benchmark_quick_run_prints_the_result_line():
     assert re.fullmatch(
         r"RESULT grpc sampled_ratio=(-?\d+\.\d+|nan) unsampled_ratio=(-?\d+\.\d+|nan)", last
     ), last
+
+
+def test_breakdown_quick_run_prints_every_variant():
+    breakdown = BENCHMARK.with_name("grpc_breakdown.py")
+    run = subprocess.run(
+        [sys.executable, str(breakdown), "--quick"], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    rows = [line.split("  ")[0].strip() for line in run.stdout.strip().splitlines()[2:]]
+    assert rows == [
+        "bare",
+        "again",
+        "fixed traceparent",
+        "fresh traceparent",
+        "ours client",
+        "ours server",
+        "ours both",
+    ]
