@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 import grpc.aio
-from opentelemetry.context import Context
 
 from ._callmeta import Side
 from ._handlers import TracedHandlers
@@ -39,11 +38,8 @@ def _wrap_aio(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
 def _start(recipe: Recipe, method: Method, request_or_iterator, context) -> tuple[Reporter, object, object]:
     """Start the span; with message events, also watch the request stream and read()/write()."""
     streaming_requests = method.request_streaming
-    decision = recipe.unsampled_server(context)
-    if decision.__class__ is Context:
-        return recipe.not_recording(decision), request_or_iterator, context
     request = STREAMED if streaming_requests else request_or_iterator
-    call = recipe.start_server(method, context, request, decision)
+    call = recipe.start_server(method, context, request, recipe.unsampled_server(context))
     if call.events:
         context = _ReportingContext(context, call)
         if streaming_requests:

@@ -126,19 +126,20 @@ class Recipe:
             return Context({SPAN_KEY: NonRecordingSpan(decided)})  # what with_span() makes here
         return Early(parent, decided)
 
-    def not_recording(self, context: Context) -> Reporter:
-        """A reporter for a call unsampled_server() decided is not sampled: enters `context`, ends nothing."""
-        return Reporter(INVALID_SPAN, context, True, False, recording=False)
-
-    def start_server(self, method: Method, context, request: object = STREAMED, early: Early | None = None):
+    def start_server(
+        self, method: Method, context, request: object = STREAMED, decision: Context | Early | None = None
+    ) -> Reporter:
         """The server span for a call, its parent (or link) taken from the caller's metadata, or from
-        what unsampled_server() read of it already."""
+        what unsampled_server() read of it already (`decision`). A call it found not sampled gets a
+        reporter that enters that context and ends nothing."""
+        if decision.__class__ is Context:
+            return Reporter(INVALID_SPAN, decision, True, False, recording=False)
         metadata = context.invocation_metadata() or ()
         trace_id = None
-        if early is None:
+        if decision is None:
             extracted = extract_metadata(metadata)
         else:
-            remote, trace_id = early
+            remote, trace_id = decision
             extracted = (
                 _EMPTY if remote is INVALID_SPAN_CONTEXT else Context({SPAN_KEY: NonRecordingSpan(remote)})
             )

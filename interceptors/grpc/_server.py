@@ -40,11 +40,8 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
                 return behavior(request_or_iterator, context)
             finally:
                 detach(token)
-        if decision.__class__ is Context:
-            call = recipe.not_recording(decision)
-        else:
-            request = STREAMED if streaming_requests else request_or_iterator
-            call = recipe.start_server(method, context, request, decision)
+        request = STREAMED if streaming_requests else request_or_iterator
+        call = recipe.start_server(method, context, request, decision)
         if streaming_requests and call.events:
             request_or_iterator = reported(request_or_iterator, call.on_receive)
         token = call.enter()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from testkit import stop_process
 
 from ._binary import CONFIG_DIR, jaeger_binary
 from ._ports import assign_ports, listen_vars
@@ -130,15 +131,8 @@ class Collector:
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after a grace period. Returns the exit code."""
         proc = self.process
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(STOP_GRACE_S)
+        if proc is not None:
+            stop_process(proc, STOP_GRACE_S)
         if not self._log.closed:
             self._log.close()
         return proc.returncode if proc is not None else None

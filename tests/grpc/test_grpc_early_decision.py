@@ -8,8 +8,6 @@ make the two runs comparable id for id.
 
 from __future__ import annotations
 
-import itertools
-
 import grpc
 import pytest
 from _grpc_chain import METHODS, generic_handlers, sync_channel, sync_server
@@ -17,8 +15,8 @@ from _grpc_echo import ECHO, SYNC_ECHO
 from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
+from testkit.ids import CountingIds
 
 import tracing
 from interceptors.grpc import RpcKind
@@ -56,18 +54,6 @@ class _Asked(TraceIdRatioBased):
 
     def __init__(self):
         super().__init__(0.5)
-
-
-class _CountingIds(IdGenerator):
-    def __init__(self):
-        self._span = itertools.count(1)
-        self._trace = itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15)
-
-    def generate_span_id(self) -> int:
-        return next(self._span)
-
-    def generate_trace_id(self) -> int:
-        return next(self._trace) & ((1 << 128) - 1) or 1
 
 
 class _ServicerContext:
@@ -112,7 +98,7 @@ def test_deciding_early_gives_what_start_server_gives(sampler, metadata, trust):
     runs = []
     for early in (False, True):
         provider = TracerProvider(
-            sampler=SAMPLERS[sampler](), id_generator=_CountingIds(), shutdown_on_exit=False
+            sampler=SAMPLERS[sampler](), id_generator=CountingIds(), shutdown_on_exit=False
         )
         recipe = Recipe(Side.SERVER, tracer_provider=provider, trust_policy=TRUST[trust])
         method = _Method(recipe).method

@@ -11,12 +11,10 @@ SIGKILL), clients by a timeout.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from backends import BuildError, run_build_script
+from testkit import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULE_DIR = REPO_ROOT / "interop" / "gopeer"
@@ -133,15 +132,7 @@ class GoServer:
     def stop(self) -> int | None:
         """SIGTERM (gopeer flushes its spans and exits 0), then SIGKILL after a grace period."""
         proc = self.process
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(STOP_GRACE_S)
+        stop_process(proc, STOP_GRACE_S, term_group=False)
         if proc.stdout is not None:
             proc.stdout.close()
         self.returncode = proc.returncode

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
 import threading
 from contextlib import contextmanager
 
@@ -47,3 +51,21 @@ def blackholed_endpoint():
         for conn in held:
             conn.close()
         server.close()
+
+
+def stop_process(proc, grace_s: float, *, term_group: bool = True) -> None:
+    """SIGTERM (to the process group, or with term_group=False to the process alone), then SIGKILL
+    to the group after `grace_s`. The process must have been started in a session of its own."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        if term_group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(grace_s)

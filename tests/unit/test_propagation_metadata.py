@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, TraceFlags, TraceState
+from testkit.ids import CountingIds
 
 import tracing
 from tracing import SpanStarter
@@ -150,20 +148,6 @@ def test_a_failing_propagator_costs_only_the_context(monkeypatch):
     assert _view(extract_metadata([("traceparent", TP)])) == (None, "[]", False, {})
 
 
-class _CountingIds(IdGenerator):
-    """Deterministic ids, so two starters draw the same ones."""
-
-    def __init__(self):
-        self._span = itertools.count(1)
-        self._trace = itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15)
-
-    def generate_span_id(self) -> int:
-        return next(self._span)
-
-    def generate_trace_id(self) -> int:
-        return next(self._trace) & ((1 << 128) - 1) or 1
-
-
 CHILD_SAMPLERS = {
     "parentbased_ratio_0": lambda: ParentBased(TraceIdRatioBased(0.0)),
     "parentbased_ratio_half": lambda: ParentBased(TraceIdRatioBased(0.5)),
@@ -199,7 +183,7 @@ def test_child_traceparent_is_decide_then_inject(sampler, context, propagators):
     make = lambda: SpanStarter(  # noqa: E731
         "t",
         tracer_provider=TracerProvider(
-            sampler=CHILD_SAMPLERS[sampler](), id_generator=_CountingIds(), shutdown_on_exit=False
+            sampler=CHILD_SAMPLERS[sampler](), id_generator=CountingIds(), shutdown_on_exit=False
         ),
     )
     fused, reference = make(), make()

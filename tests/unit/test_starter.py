@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -21,25 +18,10 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
+from testkit.ids import CountingIds
 
 from tracing import SpanStarter
 from tracing._decisions import LOW_64, bound_for, sampler_bounds
-
-
-class _CountingIds(IdGenerator):
-    """Deterministic ids, so two providers produce comparable spans."""
-
-    def __init__(self):
-        self._span, self._trace = (
-            itertools.count(1),
-            itertools.count(0x1000_0000_0000_0000_0000_0000_0000_0001, 0x9E37_79B9_7F4A_7C15),
-        )
-
-    def generate_span_id(self) -> int:
-        return next(self._span)
-
-    def generate_trace_id(self) -> int:
-        return next(self._trace) & ((1 << 128) - 1) or 1
 
 
 class _RecordOnly(Sampler):
@@ -92,8 +74,8 @@ def _view(span):
 @pytest.mark.parametrize("parent", sorted(PARENTS))
 @pytest.mark.parametrize("sampler", sorted(SAMPLERS))
 def test_starter_builds_exactly_what_the_sdk_builds(sampler, parent):
-    sdk = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
-    ours = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
+    sdk = TracerProvider(sampler=SAMPLERS[sampler], id_generator=CountingIds(), shutdown_on_exit=False)
+    ours = TracerProvider(sampler=SAMPLERS[sampler], id_generator=CountingIds(), shutdown_on_exit=False)
     parent_ctx = trace.set_span_in_context(NonRecordingSpan(PARENTS[parent])) if PARENTS[parent] else None
     starter = SpanStarter("kubetrace-test", tracer_provider=ours)
     for _ in range(20):  # enough roots for the ratio sampler to go both ways
@@ -147,10 +129,8 @@ def test_follows_the_global_provider_when_it_changes(monkeypatch):
 
 @pytest.mark.parametrize("parent", sorted(p for p in PARENTS if PARENTS[p]))
 def test_the_current_span_is_the_parent_when_none_is_given(parent):
-    sdk = TracerProvider(sampler=ParentBased(ALWAYS_OFF), id_generator=_CountingIds(), shutdown_on_exit=False)
-    ours = TracerProvider(
-        sampler=ParentBased(ALWAYS_OFF), id_generator=_CountingIds(), shutdown_on_exit=False
-    )
+    sdk = TracerProvider(sampler=ParentBased(ALWAYS_OFF), id_generator=CountingIds(), shutdown_on_exit=False)
+    ours = TracerProvider(sampler=ParentBased(ALWAYS_OFF), id_generator=CountingIds(), shutdown_on_exit=False)
     starter = SpanStarter("kubetrace-test", tracer_provider=ours)
     with trace.use_span(NonRecordingSpan(PARENTS[parent])):
         expected = sdk.get_tracer("kubetrace-test").start_span("op", None, SpanKind.CLIENT)
@@ -211,8 +191,8 @@ def test_bounds_decide_as_should_sample_does(sampler, parent):
 def test_decide_then_start_builds_exactly_what_the_sdk_builds(sampler, parent):
     """The interceptors' path: decide() first, NonRecordingSpan(its answer) when not sampled, else
     start() with the trace id it decided on. Same spans as the SDK's, same ids in the same order."""
-    sdk = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
-    ours = TracerProvider(sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False)
+    sdk = TracerProvider(sampler=SAMPLERS[sampler], id_generator=CountingIds(), shutdown_on_exit=False)
+    ours = TracerProvider(sampler=SAMPLERS[sampler], id_generator=CountingIds(), shutdown_on_exit=False)
     parent_span = NonRecordingSpan(PARENTS[parent]) if PARENTS[parent] else None
     parent_ctx = trace.set_span_in_context(parent_span) if parent_span else None
     starter = SpanStarter("kubetrace-test", tracer_provider=ours)
@@ -261,13 +241,13 @@ def test_decide_reads_a_context_as_its_spans_context(sampler, parent):
     by_context = SpanStarter(
         "t",
         tracer_provider=TracerProvider(
-            sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False
+            sampler=SAMPLERS[sampler], id_generator=CountingIds(), shutdown_on_exit=False
         ),
     )
     by_span = SpanStarter(
         "t",
         tracer_provider=TracerProvider(
-            sampler=SAMPLERS[sampler], id_generator=_CountingIds(), shutdown_on_exit=False
+            sampler=SAMPLERS[sampler], id_generator=CountingIds(), shutdown_on_exit=False
         ),
     )
     context = trace.set_span_in_context(NonRecordingSpan(PARENTS[parent])) if PARENTS[parent] else Context()

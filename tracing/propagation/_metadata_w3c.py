@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, MutableSequence
-from random import getrandbits as _random_bits
 from typing import TYPE_CHECKING
 
 from opentelemetry import propagate
@@ -24,18 +23,13 @@ from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
     NonRecordingSpan,
     SpanContext,
-    get_tracer_provider,
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from .._decisions import LOCAL_NOT_SAMPLED, LOCAL_SAMPLED, LOW_64, REMOTE_NOT_SAMPLED, REMOTE_SAMPLED, ROOT
-from .._runtime_context import SPAN_KEY, span_context_in, with_span
+from .._runtime_context import SPAN_KEY, with_span
 from .._span_context import (
     FLAGS,
-    IS_REMOTE,
-    IS_VALID,
-    RANDOM_FLAG,
     SPAN_ID,
     TRACE_FLAGS,
     TRACE_ID,
@@ -155,45 +149,17 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
 
 def child_traceparent(starter: SpanStarter, context: Context) -> str | SpanContext | int | None:
     """For a client call under `context`: starter.decide(context) and, when the call is not sampled
-    and a traceparent is all the propagators would write, that traceparent, in one frame.
+    and a traceparent is all the propagators would write, that traceparent.
 
     A str: not sampled; send it as the call's "traceparent" and nothing else. Anything else is
-    what decide() answers (a SpanContext: not sampled, inject_metadata() it; an int or None: see
-    SpanStarter.decide). This is decide()'s rule for SDK samplers reduced to bounds, inlined:
-    nearly every client call takes this path, and on a client thread each call costs about a
-    microsecond (tests/unit/test_propagation_metadata.py holds it to decide() and inject()).
+    what decide() answered (a SpanContext: not sampled, inject_metadata() it, as it has a trace
+    state or baggage to carry or other propagators are configured; an int or None: see
+    SpanStarter.decide). tests/unit/test_propagation_metadata.py holds it to decide() and inject().
     """
-    b = starter._bound
-    if (
-        b is None
-        or b.bounds is None
-        or not b.enabled
-        or b.provider is not (starter._fixed or get_tracer_provider())
-    ):
-        return starter.decide(context)
+    decided = starter.decide(context)
+    if decided.__class__ is not SpanContext or decided[TRACE_STATE] or context.get(_BAGGAGE_KEY):
+        return decided
     textmap = propagate.get_global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
-        return starter.decide(context)
-    if context.get(_BAGGAGE_KEY):
-        return starter.decide(context)
-    span = context.get(SPAN_KEY)
-    parent = INVALID_SPAN_CONTEXT if span is None else span_context_in(context)
-    bounds = b.bounds
-    if parent[IS_VALID]:
-        if parent[TRACE_STATE]:  # a trace state to carry too: the general route
-            return starter.decide(parent)
-        trace_id, flags = parent[TRACE_ID], parent[TRACE_FLAGS]
-        if parent[IS_REMOTE]:
-            bound = bounds[REMOTE_SAMPLED if flags & 1 else REMOTE_NOT_SAMPLED]
-        else:
-            bound = bounds[LOCAL_SAMPLED if flags & 1 else LOCAL_NOT_SAMPLED]
-        if trace_id & LOW_64 < bound:
-            return trace_id
-        flags &= RANDOM_FLAG
-    else:
-        trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
-        if trace_id & LOW_64 < bounds[ROOT]:
-            return trace_id
-        flags = b.random_ids
-    span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
-    return "00-%032x-%016x-%02x" % (trace_id, span_id, flags)  # noqa: UP031 - see inject_metadata
+        return decided
+    return "00-%032x-%016x-%02x" % (decided[TRACE_ID], decided[SPAN_ID], decided[TRACE_FLAGS])  # noqa: UP031
