@@ -10,7 +10,9 @@ blocks, medians over rounds of the difference from the uninstrumented variant), 
 - fresh traceparent: the same with a new random one per call, as every traced client sends;
 - ours client / ours server: kubetrace on one side only (the server's caller sends a fresh
   traceparent, so the server has one to read);
-- ours both: kubetrace on both sides, as grpc_overhead.py measures it.
+- ours both: kubetrace on both sides, as grpc_overhead.py measures it (instrument_channel and
+  instrument_server);
+- ours both, interceptor: the same with server_interceptor() in grpc's interceptor pipeline.
 
 "fresh traceparent" is the part no instrumentation can avoid: the context has to travel.
 """
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
-from grpc_overhead import METHOD, PAYLOAD, _handler, make_provider
+from grpc_overhead import METHOD, PAYLOAD, add_echo, make_provider
 from opentelemetry import propagate
 
 import tracing
@@ -44,23 +46,29 @@ def _fresh() -> list[tuple[str, str]]:
     return [("traceparent", "00-%032x-%016x-00" % (getrandbits(128), getrandbits(64)))]  # noqa: UP031
 
 
-# variant -> (our server interceptor?, our client?, metadata an uninstrumented client sends)
+# variant -> (our server: None, "instrumented" or "interceptor"; our client?; metadata an
+# uninstrumented client sends)
 VARIANTS = {
-    "bare": (False, False, None),
-    "again": (False, False, None),
-    "fixed traceparent": (False, False, "fixed"),
-    "fresh traceparent": (False, False, "fresh"),
-    "ours client": (False, True, None),
-    "ours server": (True, False, "fresh"),
-    "ours both": (True, True, None),
+    "bare": (None, False, None),
+    "again": (None, False, None),
+    "fixed traceparent": (None, False, "fixed"),
+    "fresh traceparent": (None, False, "fresh"),
+    "ours client": (None, True, None),
+    "ours server": ("instrumented", False, "fresh"),
+    "ours both": ("instrumented", True, None),
+    "ours both, interceptor": ("interceptor", True, None),
 }
 
 
 def _open(name: str, provider):
     traced_server, traced_client, metadata = VARIANTS[name]
-    interceptors = [ours.server_interceptor(tracer_provider=provider)] if traced_server else []
+    interceptors = (
+        [ours.server_interceptor(tracer_provider=provider)] if traced_server == "interceptor" else []
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=interceptors)
-    server.add_generic_rpc_handlers([_handler(lambda request, context: request)])
+    if traced_server == "instrumented":
+        server = ours.instrument_server(server, tracer_provider=provider)
+    add_echo(server, lambda request, context: request)
     target = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
     server.start()
     channel = grpc.insecure_channel(target)
@@ -115,12 +123,12 @@ def run(rounds: int, calls: int, block: int, warmup: int, seed: int) -> dict[str
 
 
 def report(results: dict[str, list[float]]) -> str:
-    lines = [f"{'variant':<18} {'us/call':>9} {'added us':>9} {'spread':>8}"]
+    lines = [f"{'variant':<24} {'us/call':>9} {'added us':>9} {'spread':>8}"]
     bare = results["bare"]
     for name, samples in results.items():
         differences = [x - b for x, b in zip(samples, bare, strict=True)]
         lines.append(
-            f"{name:<18} {statistics.median(samples):9.1f} {statistics.median(differences):9.1f}"
+            f"{name:<24} {statistics.median(samples):9.1f} {statistics.median(differences):9.1f}"
             f" {statistics.pstdev(differences):8.1f}"
         )
     return "\n".join(lines)

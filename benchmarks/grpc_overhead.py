@@ -3,9 +3,12 @@
     python benchmarks/grpc_overhead.py            # ~2 minutes on 2 cores
     python benchmarks/grpc_overhead.py --quick    # a few seconds: proves it runs, numbers are noise
 
-Sync and grpc.aio unary calls over loopback, client + server interceptor, sampled and unsampled
+Sync and grpc.aio unary calls over loopback, traced on client and server, sampled and unsampled
 (ParentBased(TraceIdRatioBased(1.0 / 0.0))), all through the same tracer provider setup: a
-BatchSpanProcessor feeding an exporter that drops everything.
+BatchSpanProcessor feeding an exporter that drops everything. Each library is used in its
+recommended form: kubetrace's instrument_server() and instrument_channel() (aio clients: its
+interceptors), upstream's server and client interceptors. grpc_breakdown.py compares our server
+forms.
 
 Method: on this 2-core machine the time per call drifts by tens of percent over a second, and two
 identical servers differ by tens of microseconds, while the differences we measure are tens of
@@ -96,11 +99,12 @@ class Timer:
         self.result = (wall / self.calls * 1e6, cpu / self.calls * 1e6)
 
 
-def _handler(behaviour) -> grpc.GenericRpcHandler:
+def add_echo(server, behaviour) -> None:
+    """The echo method, added as generated code adds a service: a generic handler and registered methods."""
     service, method = METHOD.strip("/").split("/")
-    return grpc.method_handlers_generic_handler(
-        service, {method: grpc.unary_unary_rpc_method_handler(behaviour)}
-    )
+    methods = {method: grpc.unary_unary_rpc_method_handler(behaviour)}
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(service, methods)])
+    server.add_registered_method_handlers(service, methods)
 
 
 class NoopServer(grpc.ServerInterceptor):
@@ -129,10 +133,13 @@ def _server_interceptors(variant: Variant, provider) -> list:
     if variant.impl == "noop":
         return [NoopServer() if variant.flavor == "sync" else NoopAioServer()]
     if variant.impl == "ours":
-        make = ours.server_interceptor if variant.flavor == "sync" else ours.aio_server_interceptor
-    else:
-        make = upstream.server_interceptor if variant.flavor == "sync" else upstream.aio_server_interceptor
+        return []  # instrument_server() wraps the server instead
+    make = upstream.server_interceptor if variant.flavor == "sync" else upstream.aio_server_interceptor
     return [make(tracer_provider=provider)]
+
+
+def _traced_server(server, variant: Variant, provider):
+    return ours.instrument_server(server, tracer_provider=provider) if variant.impl == "ours" else server
 
 
 class Live(NamedTuple):
@@ -146,7 +153,8 @@ def open_sync(variant: Variant, provider) -> Live:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4), interceptors=_server_interceptors(variant, provider)
     )
-    server.add_generic_rpc_handlers([_handler(lambda request, context: request)])
+    server = _traced_server(server, variant, provider)
+    add_echo(server, lambda request, context: request)
     target = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
     server.start()
     channel = grpc.insecure_channel(target)
@@ -170,8 +178,10 @@ async def _echo(request, context):
 
 
 async def open_aio(variant: Variant, provider) -> Live:
-    server = grpc.aio.server(interceptors=_server_interceptors(variant, provider))
-    server.add_generic_rpc_handlers([_handler(_echo)])
+    server = _traced_server(
+        grpc.aio.server(interceptors=_server_interceptors(variant, provider)), variant, provider
+    )
+    add_echo(server, _echo)
     target = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
     await server.start()
     interceptors = None

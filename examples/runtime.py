@@ -125,9 +125,8 @@ class RuntimeService(cri_pb2_grpc.RuntimeServiceServicer):
 def main() -> None:
     os.environ.setdefault("OTEL_SERVICE_NAME", "runtime")
     tracing.setup()
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=8),
-        interceptors=[kgrpc.server_interceptor(request_attributes=cri_attributes)],
+    server = kgrpc.instrument_server(
+        grpc.server(futures.ThreadPoolExecutor(max_workers=8)), request_attributes=cri_attributes
     )
     cri_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeService(), server)
     host, _, port = os.environ.get("RUNTIME_LISTEN", "127.0.0.1:50051").rpartition(":")

@@ -124,10 +124,8 @@ def _status_on_error(context: grpc.ServicerContext) -> Iterator[None]:
 def main() -> None:
     os.environ.setdefault("OTEL_SERVICE_NAME", "storage")
     tracing.setup()
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=32),  # a watch holds a worker for as long as it runs
-        interceptors=[kgrpc.server_interceptor()],
-    )
+    # a watch holds a worker for as long as it runs
+    server = kgrpc.instrument_server(grpc.server(futures.ThreadPoolExecutor(max_workers=32)))
     storage_pb2_grpc.add_KVServicer_to_server(KV(Store()), server)
     host, _, port = os.environ.get("STORAGE_LISTEN", "127.0.0.1:2379").rpartition(":")
     port = server.add_insecure_port(f"{host}:{port}")

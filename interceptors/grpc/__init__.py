@@ -2,7 +2,9 @@
 
     from interceptors import grpc as kgrpc
 
-    server = grpc.server(executor, interceptors=[kgrpc.server_interceptor()])
+    server = kgrpc.instrument_server(grpc.server(executor))     # then add services to it
+    server = kgrpc.instrument_server(grpc.aio.server())
+    server = grpc.server(executor, interceptors=[kgrpc.server_interceptor()])  # same spans, slower
     server = grpc.aio.server(interceptors=[kgrpc.aio_server_interceptor()])
     channel = kgrpc.instrument_channel(grpc.insecure_channel(target))
     channel = grpc.aio.insecure_channel(target, interceptors=kgrpc.aio_client_interceptors(target=target))
@@ -35,13 +37,47 @@ from opentelemetry.trace import TracerProvider
 from tracing.propagation import TrustPolicy
 
 from ._aio_client import aio_interceptors
-from ._aio_server import AioServerInterceptor
+from ._aio_server import AioServerInterceptor, wrap_aio
 from ._callmeta import CallMeta, RpcKind, Side
 from ._channel import TracedChannel
 from ._client import ClientInterceptor
 from ._filters import Filter, all_of, any_of, default_filter, method_in, negate, service_in
+from ._handlers import TracedHandlers
 from ._recipe import Recipe, RequestAttributes
-from ._server import ServerInterceptor
+from ._server import ServerInterceptor, wrap_sync
+from ._traced_server import ServicesAlreadyAdded, TracedAioServer, TracedServer, untraced_services
+
+
+def instrument_server(
+    server: grpc.Server | grpc.aio.Server,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    trust_policy: TrustPolicy | None = None,
+    filter: Filter | None = None,
+    message_events: bool = False,
+    request_attributes: RequestAttributes | None = None,
+) -> grpc.Server | grpc.aio.Server:
+    """`server` (grpc.server or grpc.aio.server) with server tracing for the services added to it.
+
+    The fastest form: handlers are traced once, when they are added, instead of being looked up
+    through grpc's interceptor pipeline on every call as with server_interceptor() (use that to
+    compose with other interceptors; the spans are the same). Add services after instrumenting:
+    a server that already has some raises ServicesAlreadyAdded, as they would go untraced."""
+    if isinstance(server, (TracedServer, TracedAioServer)):
+        raise ServicesAlreadyAdded("instrument_server(): this server is instrumented already")
+    if untraced_services(server):
+        raise ServicesAlreadyAdded(
+            "instrument_server(): the server already has services, which would not be traced; "
+            "instrument it first, then add them (not through grpc.server(handlers=...))"
+        )
+    options = _options(locals())
+    if isinstance(server, grpc.aio.Server):
+        return TracedAioServer(server, TracedHandlers(Recipe(Side.SERVER, **options), wrap_aio))
+    if isinstance(server, grpc.Server):
+        return TracedServer(server, TracedHandlers(Recipe(Side.SERVER, **options), wrap_sync))
+    raise TypeError(
+        f"instrument_server(): expected a grpc.Server or grpc.aio.Server, got {type(server).__name__}"
+    )
 
 
 def server_interceptor(
@@ -112,7 +148,7 @@ def instrument_channel(
 
 
 def _options(arguments: dict) -> dict:
-    return {k: v for k, v in arguments.items() if k != "channel"}
+    return {k: v for k, v in arguments.items() if k not in ("channel", "server")}
 
 
 def _target_of(channel: grpc.Channel) -> bytes | None:
@@ -126,6 +162,7 @@ __all__ = [
     "CallMeta",
     "Filter",
     "RpcKind",
+    "ServicesAlreadyAdded",
     "Side",
     "aio_client_interceptors",
     "aio_server_interceptor",
@@ -134,6 +171,7 @@ __all__ = [
     "client_interceptor",
     "default_filter",
     "instrument_channel",
+    "instrument_server",
     "method_in",
     "negate",
     "server_interceptor",

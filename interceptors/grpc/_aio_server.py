@@ -19,13 +19,13 @@ from ._streams import areported
 
 class AioServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, **options):
-        self._traced = TracedHandlers(Recipe(Side.SERVER, **options), _wrap_aio)
+        self._traced = TracedHandlers(Recipe(Side.SERVER, **options), wrap_aio)
 
     async def intercept_service(self, continuation, handler_call_details):
         return self._traced(await continuation(handler_call_details), handler_call_details.method)
 
 
-def _wrap_aio(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
+def wrap_aio(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     # grpc.aio picks how to run a handler from what kind of function it is; ours must be the same kind.
     if method.response_streaming and inspect.isasyncgenfunction(behavior):
         return _wrap_async_generator(recipe, method, behavior)

@@ -36,12 +36,12 @@ class TracedHandlers:
         known = self._by_method.get(full_method)
         if known is not None and (known[0] is handler or known[0] == handler):
             return known[1]  # equal: a generic handler that builds the same handler per call
-        traced = self._build(handler, full_method)
+        traced = self.build(handler, full_method)
         if len(self._by_method) < _MAX_METHODS:  # bounded: method names come from the network
             self._by_method[full_method] = (handler, traced)
         return traced
 
-    def _build(self, handler: grpc.RpcMethodHandler, full_method: str) -> grpc.RpcMethodHandler:
+    def build(self, handler: grpc.RpcMethodHandler, full_method: str) -> grpc.RpcMethodHandler:
         """`handler` with its behaviour traced, or unchanged when the filter excludes the method."""
         streaming = (bool(handler.request_streaming), bool(handler.response_streaming))
         method = self._recipe.method(full_method, *streaming)

@@ -49,15 +49,36 @@ def full_method(kind: RpcKind, service: str = FRONT) -> str:
     return f"/{service}/{METHODS[kind]}"
 
 
-def generic_handlers(service: str, behaviours: dict[RpcKind, Callable]) -> grpc.GenericRpcHandler:
+class Service(grpc.GenericRpcHandler):
+    """One service's handlers, which add_services() adds as generated code does: as registered
+    methods and as a generic handler (the registered ones take precedence)."""
+
+    def __init__(self, name: str, methods: dict[str, grpc.RpcMethodHandler]):
+        self.name, self.methods = name, methods
+        self._generic = grpc.method_handlers_generic_handler(name, methods)
+
+    def service(self, handler_call_details):
+        return self._generic.service(handler_call_details)
+
+
+def generic_handlers(service: str, behaviours: dict[RpcKind, Callable]) -> Service:
     factories = {
         RpcKind.UNARY: grpc.unary_unary_rpc_method_handler,
         RpcKind.SERVER_STREAM: grpc.unary_stream_rpc_method_handler,
         RpcKind.CLIENT_STREAM: grpc.stream_unary_rpc_method_handler,
         RpcKind.BIDI_STREAM: grpc.stream_stream_rpc_method_handler,
     }
-    methods = {METHODS[kind]: factories[kind](behaviour) for kind, behaviour in behaviours.items()}
-    return grpc.method_handlers_generic_handler(service, methods)
+    return Service(
+        service, {METHODS[kind]: factories[kind](behaviour) for kind, behaviour in behaviours.items()}
+    )
+
+
+def add_services(server, handlers: list) -> None:
+    """Add generic handlers; a Service also as registered methods, as generated code does."""
+    server.add_generic_rpc_handlers(handlers)
+    for handler in handlers:
+        if isinstance(handler, Service):
+            server.add_registered_method_handlers(handler.name, handler.methods)
 
 
 def multicallable(channel, kind: RpcKind, service: str = FRONT):
@@ -138,10 +159,17 @@ def sync_front(downstream, entered: threading.Event) -> dict[RpcKind, Callable]:
 
 
 @contextlib.contextmanager
-def sync_server(handlers: list, provider=None, **options):
-    interceptors = [kgrpc.server_interceptor(tracer_provider=provider, **options)] if provider else []
+def sync_server(handlers: list, provider=None, interceptor: bool = False, **options):
+    """A server for `handlers`: traced by instrument_server(), or with interceptor=True by
+    server_interceptor(), or bare when provider is None."""
+    traced = provider is not None
+    interceptors = (
+        [kgrpc.server_interceptor(tracer_provider=provider, **options)] if traced and interceptor else []
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=interceptors)
-    server.add_generic_rpc_handlers(handlers)
+    if traced and not interceptor:
+        server = kgrpc.instrument_server(server, tracer_provider=provider, **options)
+    add_services(server, handlers)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
@@ -172,16 +200,18 @@ def sync_channel(target: str, provider=None, interceptor: bool = False, **option
 
 @contextlib.contextmanager
 def sync_rig(provider=None, interceptor: bool = False):
+    """client -> front server -> downstream client -> back server; interceptor=True traces them
+    with the interceptors, else with instrument_channel() and instrument_server()."""
     entered = threading.Event()
     with contextlib.ExitStack() as stack:
         back = stack.enter_context(
-            sync_server([generic_handlers(BACK, {RpcKind.UNARY: lambda r, c: r})], provider)
+            sync_server([generic_handlers(BACK, {RpcKind.UNARY: lambda r, c: r})], provider, interceptor)
         )
         downstream = multicallable(
             stack.enter_context(sync_channel(back, provider, interceptor)), RpcKind.UNARY, BACK
         )
         front = stack.enter_context(
-            sync_server([generic_handlers(FRONT, sync_front(downstream, entered))], provider)
+            sync_server([generic_handlers(FRONT, sync_front(downstream, entered))], provider, interceptor)
         )
         yield Rig(stack.enter_context(sync_channel(front, provider, interceptor)), entered, front)
 
@@ -311,10 +341,16 @@ def aio_rw_front(downstream, entered: asyncio.Event) -> dict[RpcKind, Callable]:
 
 
 @contextlib.asynccontextmanager
-async def aio_server(handlers: list, provider=None, **options):
-    interceptors = [kgrpc.aio_server_interceptor(tracer_provider=provider, **options)] if provider else []
+async def aio_server(handlers: list, provider=None, interceptor: bool = False, **options):
+    """As sync_server(), for grpc.aio."""
+    traced = provider is not None
+    interceptors = (
+        [kgrpc.aio_server_interceptor(tracer_provider=provider, **options)] if traced and interceptor else []
+    )
     server = grpc.aio.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=interceptors)
-    server.add_generic_rpc_handlers(handlers)
+    if traced and not interceptor:
+        server = kgrpc.instrument_server(server, tracer_provider=provider, **options)
+    add_services(server, handlers)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
@@ -339,7 +375,8 @@ async def aio_channel(target: str, provider=None, **options):
 
 
 @contextlib.asynccontextmanager
-async def aio_rig(provider=None, read_write: bool = False):
+async def aio_rig(provider=None, read_write: bool = False, interceptor: bool = False):
+    """As sync_rig(), for grpc.aio; interceptor=True puts the servers' tracing in grpc's pipeline."""
     entered = asyncio.Event()
     front_handlers = aio_rw_front if read_write else aio_front
     async with contextlib.AsyncExitStack() as stack:
@@ -348,13 +385,13 @@ async def aio_rig(provider=None, read_write: bool = False):
             return request
 
         back = await stack.enter_async_context(
-            aio_server([generic_handlers(BACK, {RpcKind.UNARY: echo})], provider)
+            aio_server([generic_handlers(BACK, {RpcKind.UNARY: echo})], provider, interceptor)
         )
         downstream = multicallable(
             await stack.enter_async_context(aio_channel(back, provider)), RpcKind.UNARY, BACK
         )
         handlers = [generic_handlers(FRONT, front_handlers(downstream, entered))]
-        front = await stack.enter_async_context(aio_server(handlers, provider))
+        front = await stack.enter_async_context(aio_server(handlers, provider, interceptor))
         yield Rig(await stack.enter_async_context(aio_channel(front, provider)), entered, front)
 
 

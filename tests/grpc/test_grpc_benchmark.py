@@ -36,4 +36,5 @@ def test_breakdown_quick_run_prints_every_variant():
         "ours client",
         "ours server",
         "ours both",
+        "ours both, interceptor",
     ]

@@ -14,7 +14,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from interceptors.grpc import RpcKind
 
-# sync: instrument_channel(); sync_interceptor: grpc.intercept_channel(channel, client_interceptor())
+# sync: instrument_channel() and instrument_server(); sync_interceptor: client_interceptor() and
+# server_interceptor(); aio: instrument_server(); aio_rw: read()/write() handlers, aio_server_interceptor().
 FLAVORS = ("sync", "sync_interceptor", "aio", "aio_rw")
 CASES = [
     pytest.param(flavor, kind, outcome, id=f"{flavor}-{kind.value}-{outcome}")
@@ -33,7 +34,7 @@ def observe(flavor: str, kind: RpcKind, outcome: str, provider=None) -> tuple:
             return sync_call(rig, kind, outcome)
 
     async def run():
-        async with aio_rig(provider, read_write=flavor == "aio_rw") as rig:
+        async with aio_rig(provider, read_write=flavor == "aio_rw", interceptor=flavor == "aio_rw") as rig:
             return await aio_call(rig, kind, outcome, read_write=flavor == "aio_rw")
 
     return asyncio.run(run())

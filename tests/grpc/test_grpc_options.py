@@ -72,17 +72,19 @@ def test_filters_compose(predicate, full_method, traced):
     assert predicate(_meta(full_method)) is traced
 
 
+@pytest.mark.parametrize("form", ["instrumented", "interceptor"])
 @pytest.mark.parametrize(
     ("filter_option", "spans"), [(None, 0), (lambda meta: True, 2)], ids=["default", "trace-all"]
 )
-def test_health_checks_are_not_traced_by_default(recorder, filter_option, spans):
+def test_health_checks_are_not_traced_by_default(recorder, filter_option, spans, form):
     servicer = health.HealthServicer()
     servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=2),
-        interceptors=[kgrpc.server_interceptor(tracer_provider=recorder.provider, filter=filter_option)],
-    )
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    options = {"tracer_provider": recorder.provider, "filter": filter_option}
+    interceptors = [kgrpc.server_interceptor(**options)] if form == "interceptor" else []
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), interceptors=interceptors)
+    if form == "instrumented":
+        server = kgrpc.instrument_server(server, **options)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)  # registered methods, and generic
     target = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
     server.start()
     try:
