@@ -27,10 +27,8 @@ if type(_runtime) is ContextVarsRuntimeContext:
     _var = _runtime._current_context
     current: Callable[[], Context] = _var.get
     attach: Callable[[Context], Token] = _var.set
-
-    def detach(token: Token) -> None:
-        """Restore the context `token` replaced (same thread or task, same frame: never fails)."""
-        _var.reset(token)
+    # Restores the context `token` replaced (same thread or task, same frame: never fails).
+    detach: Callable[[Token], None] = _var.reset
 
 else:  # pragma: no cover - another runtime context was configured
     current = context_api.get_current

@@ -1,4 +1,4 @@
-"""SpanContext fields by position, for the per-request hot path.
+"""SpanContext fields by position, and NonRecordingSpan without its __init__, for the per-request hot path.
 
 opentelemetry-api's SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags, trace_state,
 is_valid) whose fields are read through properties: a Python call each, and an unsampled RPC read
@@ -9,7 +9,7 @@ rather than read the wrong field.
 
 from __future__ import annotations
 
-from opentelemetry.trace import SpanContext, TraceFlags, TraceState
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 TRACE_ID, SPAN_ID, IS_REMOTE, TRACE_FLAGS, TRACE_STATE, IS_VALID = range(6)
@@ -30,6 +30,11 @@ def new(
     )
 
 
+# NonRecordingSpan(span_context) without its Python-level __init__, which sets only _context:
+# `span = NEW_SPAN(NonRecordingSpan); span._context = span_context` (checked below).
+NEW_SPAN = object.__new__
+
+
 def _check_layout() -> None:
     state = TraceState([("k", "v")])
     probe = SpanContext(3, 4, True, TraceFlags(1), state)
@@ -45,6 +50,13 @@ def _check_layout() -> None:
         raise ImportError(
             "kubetrace: this opentelemetry-api's SpanContext is not the tuple "
             "(trace_id, span_id, is_remote, trace_flags, trace_state, is_valid) kubetrace reads; "
+            "install an opentelemetry-api version kubetrace supports (see pyproject.toml)"
+        )
+    bare = NEW_SPAN(NonRecordingSpan)
+    bare._context = probe
+    if vars(NonRecordingSpan(probe)) != vars(bare):
+        raise ImportError(
+            "kubetrace: this opentelemetry-api's NonRecordingSpan holds more than its span context; "
             "install an opentelemetry-api version kubetrace supports (see pyproject.toml)"
         )
 

@@ -43,6 +43,19 @@ if TYPE_CHECKING:
     from .._starter import SpanStarter
 
 _log = logging.getLogger("kubetrace.propagation")
+
+
+class _GlobalTextmap:
+    """Where the global propagator is read from when opentelemetry.propagate has no such global."""
+
+    @property
+    def _HTTP_TEXT_FORMAT(self):  # the name of the module global it stands for
+        return propagate.get_global_textmap()
+
+
+# get_global_textmap() returns this module global: reading it directly saves a Python call on
+# every RPC (a microsecond inside a real one), and falls back to the function should it go.
+_textmap = propagate if hasattr(propagate, "_HTTP_TEXT_FORMAT") else _GlobalTextmap()
 _EMPTY = Context()
 _TRACEPARENT_RE: re.Pattern = TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT_RE
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
@@ -75,7 +88,7 @@ def inject_metadata(
 ) -> None:
     """Write `span_context` and `context`'s baggage into gRPC metadata pairs, as inject() would
     with a span of that span context current in `context` (propagators read nothing else of a span)."""
-    textmap = propagate.get_global_textmap()
+    textmap = _textmap._HTTP_TEXT_FORMAT
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         inject(carrier, METADATA_SETTER, with_span(NonRecordingSpan(span_context), context))
         return
@@ -120,7 +133,7 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
     the propagators must be asked (other propagators, or tracestate or baggage to read).
 
     One function on purpose: inside a real RPC each Python call costs about a microsecond."""
-    textmap = propagate.get_global_textmap()
+    textmap = _textmap._HTTP_TEXT_FORMAT
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return None
     traceparent = None
@@ -157,9 +170,12 @@ def child_traceparent(starter: SpanStarter, context: Context) -> str | SpanConte
     SpanStarter.decide). tests/unit/test_propagation_metadata.py holds it to decide() and inject().
     """
     decided = starter.decide(context)
-    if decided.__class__ is not SpanContext or decided[TRACE_STATE] or context.get(_BAGGAGE_KEY):
+    if decided.__class__ is not SpanContext or context.get(_BAGGAGE_KEY):
         return decided
-    textmap = propagate.get_global_textmap()
+    state = decided[TRACE_STATE]
+    if state is not DEFAULT_TRACE_STATE and state:  # the identity first: len() of one is a Python call
+        return decided
+    textmap = _textmap._HTTP_TEXT_FORMAT
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return decided
     return "00-%032x-%016x-%02x" % (decided[TRACE_ID], decided[SPAN_ID], decided[TRACE_FLAGS])  # noqa: UP031
