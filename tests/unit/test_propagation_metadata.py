@@ -50,6 +50,16 @@ METADATA = {
     "baggage": [("traceparent", TP), ("baggage", "tenant=a%20b,user=x;prop=1")],
     "baggage_only": [("baggage", "tenant=a")],
     "bad_baggage": [("baggage", "%zz=%ff,=,novalue")],
+    # The canonical length and dash places, with what int(x, 16) accepts and the W3C format does not.
+    "canonical_uppercase": [("traceparent", TP[:5] + "F" + TP[6:])],
+    "canonical_0x": [("traceparent", TP[:36] + "0x" + TP[38:])],
+    "canonical_sign": [("traceparent", TP[:3] + "+" + TP[4:])],
+    "canonical_minus": [("traceparent", TP[:3] + "-" + TP[4:])],
+    "canonical_underscore": [("traceparent", TP[:10] + "_" + TP[11:])],
+    "canonical_inner_space": [("traceparent", TP[:36] + " " + TP[37:])],
+    "canonical_arabic_digit": [("traceparent", TP[:3] + "\u0663" + TP[4:])],
+    "canonical_all_digits": [("traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01")],
+    "dash_moved": [("traceparent", "00-" + "a" * 31 + "-" + "b" * 17 + "-01")],
 }
 
 
@@ -94,6 +104,17 @@ def test_remote_parent_is_the_extracted_parent_or_declines(name, propagators):
     assert parent == trace.get_current_span(extracted).get_span_context()
     if parent.is_valid:
         assert parent.is_remote
+
+
+def test_remote_parent_matches_the_propagator_on_every_one_character_change():
+    """Each character of a traceparent replaced by each of a hostile alphabet: same answer as extract()."""
+    propagate.set_global_textmap(tracing.build_propagator(("tracecontext", "baggage")))
+    alphabet = "0aF-+_ x\t\u0663\u00e9"
+    for position in range(len(TP)):
+        for char in alphabet:
+            metadata = [("traceparent", TP[:position] + char + TP[position + 1 :])]
+            expected = trace.get_current_span(extract(metadata, METADATA_GETTER)).get_span_context()
+            assert remote_parent(metadata) == expected, metadata
 
 
 def test_remote_parent_answers_the_common_case():
