@@ -322,8 +322,8 @@ async def serve() -> None:
     # The cache's own storage Watch lasts as long as this process: it is not a request, and a span
     # for it would only end, cancelled, at shutdown. Every other storage call is traced.
     all_but_watch = kgrpc.negate(kgrpc.method_in("storage.v1.KV/Watch"))
-    interceptors = kgrpc.aio_client_interceptors(target=target, filter=all_but_watch)
-    async with grpc.aio.insecure_channel(target, interceptors=interceptors) as channel:
+    traced = kgrpc.instrument_channel(grpc.aio.insecure_channel(target), filter=all_but_watch)
+    async with traced as channel:
         kv = storage_pb2_grpc.KVStub(channel)
         cache = WatchCache(kv)
         following = await cache.start()

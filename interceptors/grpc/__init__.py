@@ -7,6 +7,8 @@
     server = grpc.server(executor, interceptors=[kgrpc.server_interceptor()])  # same spans, slower
     server = grpc.aio.server(interceptors=[kgrpc.aio_server_interceptor()])
     channel = kgrpc.instrument_channel(grpc.insecure_channel(target))
+    channel = kgrpc.instrument_channel(grpc.aio.insecure_channel(target))
+    channel = grpc.intercept_channel(grpc.insecure_channel(target), kgrpc.client_interceptor())  # slower
     channel = grpc.aio.insecure_channel(target, interceptors=kgrpc.aio_client_interceptors(target=target))
 
 Spans follow the OpenTelemetry RPC conventions as otelgrpc (kubelet, kube-apiserver) does: name
@@ -36,6 +38,7 @@ from opentelemetry.trace import TracerProvider
 
 from tracing.propagation import TrustPolicy
 
+from ._aio_channel import TracedAioChannel
 from ._aio_client import aio_interceptors
 from ._aio_server import AioServerInterceptor, wrap_aio
 from ._callmeta import CallMeta, RpcKind, Side
@@ -129,33 +132,46 @@ def aio_client_interceptors(
 
 
 def instrument_channel(
-    channel: grpc.Channel,
+    channel: grpc.Channel | grpc.aio.Channel,
     *,
     tracer_provider: TracerProvider | None = None,
     target: str | None = None,
     filter: Filter | None = None,
     message_events: bool = False,
     request_attributes: RequestAttributes | None = None,
-) -> grpc.Channel:
-    """`channel` with client tracing; server.address/port come from its target unless target= is given.
+) -> grpc.Channel | grpc.aio.Channel:
+    """`channel` (sync or grpc.aio) with client tracing; server.address/port come from its target
+    unless target= is given.
 
-    The fastest form: each of the channel's multi-callables is wrapped once, not per call as
-    grpc.intercept_channel(channel, client_interceptor()) does (use that to compose with other
+    The fastest form: each of the channel's multi-callables is wrapped once, when the stub is made;
+    per call, no interceptor machinery runs, as it does for grpc.intercept_channel(channel,
+    client_interceptor()) and for grpc.aio's interceptors= (use those to compose with other
     interceptors; the spans are the same)."""
+    if isinstance(channel, (TracedChannel, TracedAioChannel)):
+        raise TypeError("instrument_channel(): this channel is instrumented already")
     options = _options(locals())
     options["target"] = target or _target_of(channel)
-    return TracedChannel(channel, Recipe(Side.CLIENT, **options))
+    if isinstance(channel, grpc.aio.Channel):
+        return TracedAioChannel(channel, Recipe(Side.CLIENT, **options))
+    if isinstance(channel, grpc.Channel):
+        return TracedChannel(channel, Recipe(Side.CLIENT, **options))
+    raise TypeError(
+        f"instrument_channel(): expected a grpc.Channel or grpc.aio.Channel, got {type(channel).__name__}"
+    )
 
 
 def _options(arguments: dict) -> dict:
     return {k: v for k, v in arguments.items() if k not in ("channel", "server")}
 
 
-def _target_of(channel: grpc.Channel) -> bytes | None:
-    # grpc.Channel has no public accessor for its target; the core channel inside it does.
+def _target_of(channel: grpc.Channel | grpc.aio.Channel) -> bytes | None:
+    # Neither channel kind has a public accessor for its target; the core channel inside each does
+    # (a method of the sync one, an attribute of the grpc.aio one).
     core = getattr(channel, "_channel", None)
     target = getattr(core, "target", None)
-    return target() if callable(target) else None
+    if callable(target):
+        target = target()
+    return target if isinstance(target, (bytes, str)) else None
 
 
 __all__ = [

@@ -82,7 +82,8 @@ def _finished(awaitable):
 
 
 class _ReportingCall:
-    """A call that reports each response as the caller takes it: by await, `async for` or read().
+    """A call that reports each response as the caller takes it (by await, `async for` or read())
+    and each request the caller write()s.
 
     Registered as the grpc.aio call types, so grpc hands it back as the call (an async iterator in
     its place would lose read()). The span ends once the call has finished and the caller is done
@@ -131,6 +132,11 @@ class _ReportingCall:
         else:
             self._call.on_receive(message)
         return message
+
+    async def write(self, request) -> None:
+        """Requests written to the call (the channel form hands the caller this object itself)."""
+        self._call.on_send(request)
+        await self._rpc.write(request)
 
     def __del__(self):
         self._call.release()

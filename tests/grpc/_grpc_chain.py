@@ -360,23 +360,28 @@ async def aio_server(handlers: list, provider=None, interceptor: bool = False, *
 
 
 @contextlib.asynccontextmanager
-async def aio_channel(target: str, provider=None, **options):
+async def aio_channel(target: str, provider=None, interceptor: bool = False, **options):
+    """As sync_channel(), for grpc.aio: instrument_channel(), or aio_client_interceptors()."""
+    traced = provider is not None
     interceptors = (
         kgrpc.aio_client_interceptors(tracer_provider=provider, target=target, **options)
-        if provider
+        if traced and interceptor
         else None
     )
     channel = grpc.aio.insecure_channel(target, interceptors=interceptors)
     await asyncio.wait_for(channel.channel_ready(), 10)
     try:
-        yield channel
+        if traced and not interceptor:
+            yield kgrpc.instrument_channel(channel, tracer_provider=provider, **options)
+        else:
+            yield channel
     finally:
         await channel.close()
 
 
 @contextlib.asynccontextmanager
 async def aio_rig(provider=None, read_write: bool = False, interceptor: bool = False):
-    """As sync_rig(), for grpc.aio; interceptor=True puts the servers' tracing in grpc's pipeline."""
+    """As sync_rig(), for grpc.aio."""
     entered = asyncio.Event()
     front_handlers = aio_rw_front if read_write else aio_front
     async with contextlib.AsyncExitStack() as stack:
@@ -388,11 +393,11 @@ async def aio_rig(provider=None, read_write: bool = False, interceptor: bool = F
             aio_server([generic_handlers(BACK, {RpcKind.UNARY: echo})], provider, interceptor)
         )
         downstream = multicallable(
-            await stack.enter_async_context(aio_channel(back, provider)), RpcKind.UNARY, BACK
+            await stack.enter_async_context(aio_channel(back, provider, interceptor)), RpcKind.UNARY, BACK
         )
         handlers = [generic_handlers(FRONT, front_handlers(downstream, entered))]
         front = await stack.enter_async_context(aio_server(handlers, provider, interceptor))
-        yield Rig(await stack.enter_async_context(aio_channel(front, provider)), entered, front)
+        yield Rig(await stack.enter_async_context(aio_channel(front, provider, interceptor)), entered, front)
 
 
 async def aio_call(rig: Rig, kind: RpcKind, outcome: str, read_write: bool = False) -> tuple:

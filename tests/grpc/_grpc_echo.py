@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import grpc
 from _grpc_chain import aio_channel, aio_server, generic_handlers, multicallable, sync_channel, sync_server
 
 from interceptors.grpc import RpcKind
@@ -66,28 +67,56 @@ def expected_responses(kind: RpcKind, requests: list[bytes]) -> list[bytes]:
     }[kind]
 
 
+# How echo() traces its call: instrument_channel()/instrument_server(), or (*_interceptor) the
+# interceptors; aio_rw callers write() their requests and read() their responses.
+ECHO_FLAVORS = ("sync", "sync_interceptor", "aio", "aio_interceptor", "aio_rw", "aio_rw_interceptor")
+
+
 def echo(flavor: str, kind: RpcKind, requests: list[bytes], provider=None, **options) -> list[bytes]:
     """One call of `kind` through a fresh echo server and channel; the responses it got."""
-    if flavor == "aio":
-        return asyncio.run(_aio_echo(kind, requests, provider, options))
+    interceptor = flavor.endswith("_interceptor")
+    if flavor.startswith("aio"):
+        return asyncio.run(
+            _aio_echo(kind, requests, provider, interceptor, flavor.startswith("aio_rw"), options)
+        )
     with contextlib.ExitStack() as stack:
-        target = stack.enter_context(sync_server([generic_handlers(ECHO, SYNC_ECHO)], provider, **options))
-        stub = multicallable(stack.enter_context(sync_channel(target, provider, **options)), kind, ECHO)
+        target = stack.enter_context(
+            sync_server([generic_handlers(ECHO, SYNC_ECHO)], provider, interceptor, **options)
+        )
+        channel = stack.enter_context(sync_channel(target, provider, interceptor, **options))
+        stub = multicallable(channel, kind, ECHO)
         request = iter(requests) if kind in STREAMING_REQUESTS else requests[0]
         return list(stub(request)) if kind in STREAMING_RESPONSES else [stub(request)]
 
 
-async def _aio_echo(kind: RpcKind, requests: list[bytes], provider, options: dict) -> list[bytes]:
+async def _aio_echo(
+    kind: RpcKind, requests: list[bytes], provider, interceptor: bool, read_write: bool, options: dict
+) -> list[bytes]:
     async with contextlib.AsyncExitStack() as stack:
         target = await stack.enter_async_context(
-            aio_server([generic_handlers(ECHO, AIO_ECHO)], provider, **options)
+            aio_server([generic_handlers(ECHO, AIO_ECHO)], provider, interceptor, **options)
         )
-        stub = multicallable(
-            await stack.enter_async_context(aio_channel(target, provider, **options)), kind, ECHO
-        )
-        request = _aiter(requests) if kind in STREAMING_REQUESTS else requests[0]
-        call = stub(request)
-        return [r async for r in call] if kind in STREAMING_RESPONSES else [await call]
+        channel = await stack.enter_async_context(aio_channel(target, provider, interceptor, **options))
+        stub = multicallable(channel, kind, ECHO)
+        if kind not in STREAMING_REQUESTS:
+            call = stub(requests[0])
+        elif read_write:
+            call = stub()
+            for request in requests:
+                await call.write(request)
+            await call.done_writing()
+        else:
+            call = stub(_aiter(requests))
+        if kind not in STREAMING_RESPONSES:
+            return [await call]
+        if read_write:
+            return [message async for message in _read_all(call)]
+        return [r async for r in call]
+
+
+async def _read_all(call):
+    while (message := await call.read()) is not grpc.aio.EOF:
+        yield message
 
 
 async def _aiter(items):

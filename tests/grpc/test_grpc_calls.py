@@ -14,15 +14,15 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from interceptors.grpc import RpcKind
 
-# sync: instrument_channel() and instrument_server(); sync_interceptor: client_interceptor() and
-# server_interceptor(); aio: instrument_server(); aio_rw: read()/write() handlers, aio_server_interceptor().
-FLAVORS = ("sync", "sync_interceptor", "aio", "aio_rw")
+# sync, aio: instrument_channel() and instrument_server(); *_interceptor: the interceptors instead;
+# aio_rw: handlers and caller using read()/write().
+FLAVORS = ("sync", "sync_interceptor", "aio", "aio_interceptor", "aio_rw", "aio_rw_interceptor")
 CASES = [
     pytest.param(flavor, kind, outcome, id=f"{flavor}-{kind.value}-{outcome}")
     for flavor in FLAVORS
     for kind in RpcKind
     for outcome in OUTCOMES
-    if not (flavor == "aio_rw" and kind is RpcKind.UNARY)  # unary-unary has no read()/write() style
+    if not (flavor.startswith("aio_rw") and kind is RpcKind.UNARY)  # unary-unary has no read()/write() style
 ]
 _SERVER_ERRORS = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED}
 
@@ -34,8 +34,9 @@ def observe(flavor: str, kind: RpcKind, outcome: str, provider=None) -> tuple:
             return sync_call(rig, kind, outcome)
 
     async def run():
-        async with aio_rig(provider, read_write=flavor == "aio_rw", interceptor=flavor == "aio_rw") as rig:
-            return await aio_call(rig, kind, outcome, read_write=flavor == "aio_rw")
+        read_write = flavor.startswith("aio_rw")
+        async with aio_rig(provider, read_write, interceptor=flavor.endswith("_interceptor")) as rig:
+            return await aio_call(rig, kind, outcome, read_write=read_write)
 
     return asyncio.run(run())
 

@@ -20,7 +20,7 @@ from _grpc_chain import (
     sync_channel,
     sync_server,
 )
-from _grpc_echo import ECHO, STREAMING_REQUESTS, echo, expected_responses
+from _grpc_echo import AIO_ECHO, ECHO, ECHO_FLAVORS, STREAMING_REQUESTS, echo, expected_responses
 from _grpc_spans import EndCounter, one, wait_for_spans
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from opentelemetry.trace import SpanKind, StatusCode
@@ -105,7 +105,7 @@ def _events(span, direction: str) -> list:
 
 
 @pytest.mark.parametrize("kind", list(RpcKind), ids=lambda k: k.value)
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", ECHO_FLAVORS)
 def test_message_events_record_every_message_with_its_size(flavor, kind, recorder):
     requests = [b"ab", b"cde"] if kind in STREAMING_REQUESTS else [b"ab"]
     responses = echo(flavor, kind, requests, recorder.provider, message_events=True)
@@ -117,14 +117,14 @@ def test_message_events_record_every_message_with_its_size(flavor, kind, recorde
     assert _events(server, "SENT") == _events(client, "RECEIVED") == [len(r) for r in responses]
 
 
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", ECHO_FLAVORS)
 def test_message_events_are_off_by_default(flavor, recorder):
     echo(flavor, RpcKind.BIDI_STREAM, [b"a", b"b"], recorder.provider)
     assert all(not s.events for s in wait_for_spans(recorder, 2))
 
 
 @pytest.mark.parametrize("kind", list(RpcKind), ids=lambda k: k.value)
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", ECHO_FLAVORS)
 def test_request_attributes_hook_sees_single_request_messages(flavor, kind, recorder):
     seen: list[tuple] = []
 
@@ -313,3 +313,32 @@ def test_a_traced_channel_is_a_channel_that_keeps_the_inner_ones_state():
             _ = copy.copy(traced).no_such_attribute  # a half-built copy fails plainly, no recursion
     finally:
         raw.close()
+
+
+def test_a_traced_aio_channel_is_an_aio_channel_that_keeps_the_inner_ones_state(recorder):
+    async def run() -> None:
+        async with (
+            aio_server([generic_handlers(ECHO, AIO_ECHO)]) as target,
+            kgrpc.instrument_channel(
+                grpc.aio.insecure_channel(target), tracer_provider=recorder.provider
+            ) as traced,
+        ):
+            assert isinstance(traced, grpc.aio.Channel)
+            assert traced._channel.target == target.encode()  # the inner channel's private state
+            await asyncio.wait_for(traced.channel_ready(), 10)
+            assert traced.get_state() is grpc.ChannelConnectivity.READY
+            assert await multicallable(traced, RpcKind.UNARY, ECHO)(b"x", timeout=10) == b"x"
+        assert traced.get_state() is grpc.ChannelConnectivity.SHUTDOWN  # closed by `async with`
+
+    asyncio.run(run())
+    (span,) = wait_for_spans(recorder, 1)
+    assert span.attributes["server.address"] == "127.0.0.1"
+
+
+def test_instrumenting_a_channel_twice_or_no_channel_is_refused():
+    with grpc.insecure_channel("127.0.0.1:1") as raw:
+        traced = kgrpc.instrument_channel(raw)
+        with pytest.raises(TypeError, match="instrumented already"):
+            kgrpc.instrument_channel(traced)
+        with pytest.raises(TypeError, match=r"expected a grpc\.Channel or grpc\.aio\.Channel, got object"):
+            kgrpc.instrument_channel(object())
