@@ -17,7 +17,7 @@ import grpc.aio
 from tracing._runtime_context import current
 from tracing.propagation import child_traceparent
 
-from ._aio_client import _end, _ReportingCall
+from ._aio_client import watched
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported_any
 
@@ -95,12 +95,7 @@ class _Traced:
         except BaseException as exc:  # raised before a call existed (e.g. invalid metadata)
             call.end(grpc.StatusCode.UNKNOWN, None, exc)
             raise
-        if not call.recording:
-            return rpc
-        if call.events:
-            rpc = _ReportingCall(rpc, call)
-        rpc.add_done_callback(lambda done: _end(call, done))
-        return rpc
+        return watched(rpc, call)
 
     def __getattr__(self, name: str):
         if name == "_inner":

@@ -43,12 +43,17 @@ class _Interceptor:
         except BaseException as exc:  # raised before the call existed
             call.end(grpc.StatusCode.UNKNOWN, None, exc)
             raise
-        if not call.recording:
-            return rpc
-        if call.events:
-            rpc = _ReportingCall(rpc, call)
-        rpc.add_done_callback(lambda done: _end(call, done))
+        return watched(rpc, call)
+
+
+def watched(rpc, call: Reporter):
+    """`rpc`, whose span ends when it is done; with message events, behind a reporting proxy."""
+    if not call.recording:
         return rpc
+    if call.events:
+        rpc = _ReportingCall(rpc, call)
+    rpc.add_done_callback(lambda done: _end(call, done))
+    return rpc
 
 
 def _with_metadata(details: grpc.aio.ClientCallDetails, metadata: list) -> grpc.aio.ClientCallDetails:
