@@ -148,7 +148,7 @@ def instrument_channel(
     client_interceptor()) and for grpc.aio's interceptors= (use those to compose with other
     interceptors; the spans are the same)."""
     if isinstance(channel, (TracedChannel, TracedAioChannel)):
-        raise TypeError("instrument_channel(): this channel is instrumented already")
+        raise ValueError("instrument_channel(): this channel is instrumented already")
     options = _options(locals())
     options["target"] = target or _target_of(channel)
     if isinstance(channel, grpc.aio.Channel):

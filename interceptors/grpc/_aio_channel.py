@@ -18,37 +18,17 @@ from tracing._runtime_context import current
 from tracing.propagation import child_traceparent
 
 from ._aio_client import watched
+from ._factories import TracedFactories
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported_any
 
 
-class TracedAioChannel(grpc.aio.Channel):
+class TracedAioChannel(TracedFactories, grpc.aio.Channel):
     """`channel` with client tracing; everything but the four multi-callable factories is the channel's own."""
 
-    def __init__(self, channel: grpc.aio.Channel, recipe: Recipe):
-        self._inner, self._recipe = channel, recipe
-
-    def unary_unary(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.unary_unary(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, False, False)
-
-    def unary_stream(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.unary_stream(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, False, True)
-
-    def stream_unary(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.stream_unary(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, True, False)
-
-    def stream_stream(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.stream_stream(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, True, True)
-
-    def _traced(self, inner, full_method, request_streaming: bool, response_streaming: bool):
-        method = self._recipe.method(full_method, request_streaming, response_streaming)
-        if method is None:
-            return inner
-        return (_StreamingRequests if request_streaming else _SingleRequest)(inner, method, self._recipe)
+    @staticmethod
+    def _wrapper(method: Method) -> type:
+        return _StreamingRequests if method.request_streaming else _SingleRequest
 
     async def __aenter__(self):
         await self._inner.__aenter__()
@@ -68,11 +48,6 @@ class TracedAioChannel(grpc.aio.Channel):
 
     async def channel_ready(self) -> None:
         await self._inner.channel_ready()
-
-    def __getattr__(self, name: str):
-        if name == "_inner":  # not set yet (copy, pickle): no recursion through ourselves
-            raise AttributeError(name)
-        return getattr(self._inner, name)  # private state other tools read (e.g. the core channel)
 
 
 class _Traced:

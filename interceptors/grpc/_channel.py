@@ -16,35 +16,17 @@ from tracing._runtime_context import current
 from tracing.propagation import child_traceparent
 
 from ._client import _end, _InFlight
+from ._factories import TracedFactories
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported
 
 
-class TracedChannel(grpc.Channel):
+class TracedChannel(TracedFactories, grpc.Channel):
     """`channel` with client tracing; everything but the four multi-callable factories is the channel's own."""
 
-    def __init__(self, channel: grpc.Channel, recipe: Recipe):
-        self._inner, self._recipe = channel, recipe
-
-    def unary_unary(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.unary_unary(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, False, False, _Unary)
-
-    def unary_stream(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.unary_stream(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, False, True, _Streaming)
-
-    def stream_unary(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.stream_unary(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, True, False, _Unary)
-
-    def stream_stream(self, method, request_serializer=None, response_deserializer=None, **kwargs):
-        inner = self._inner.stream_stream(method, request_serializer, response_deserializer, **kwargs)
-        return self._traced(inner, method, True, True, _Streaming)
-
-    def _traced(self, inner, full_method, request_streaming: bool, response_streaming: bool, kind):
-        method = self._recipe.method(full_method, request_streaming, response_streaming)
-        return inner if method is None else kind(inner, method, self._recipe)
+    @staticmethod
+    def _wrapper(method: Method) -> type:
+        return _Streaming if method.response_streaming else _Unary
 
     def subscribe(self, callback, try_to_connect=False):
         self._inner.subscribe(callback, try_to_connect)
@@ -61,11 +43,6 @@ class TracedChannel(grpc.Channel):
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         return self._inner.__exit__(exc_type, exc_val, exc_tb)
-
-    def __getattr__(self, name: str):
-        if name == "_inner":  # not set yet (copy, pickle): no recursion through ourselves
-            raise AttributeError(name)
-        return getattr(self._inner, name)  # private state other tools read (e.g. the core channel)
 
 
 class _Traced:

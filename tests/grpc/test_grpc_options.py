@@ -338,7 +338,7 @@ def test_a_traced_aio_channel_is_an_aio_channel_that_keeps_the_inner_ones_state(
 def test_instrumenting_a_channel_twice_or_no_channel_is_refused():
     with grpc.insecure_channel("127.0.0.1:1") as raw:
         traced = kgrpc.instrument_channel(raw)
-        with pytest.raises(TypeError, match="instrumented already"):
+        with pytest.raises(ValueError, match="instrumented already"):
             kgrpc.instrument_channel(traced)
         with pytest.raises(TypeError, match=r"expected a grpc\.Channel or grpc\.aio\.Channel, got object"):
             kgrpc.instrument_channel(object())
