@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
 import tracing
-from tracing.receiver import OtlpReceiver
+from kubetrace_cli.receiver import OtlpReceiver
 
 
 class Recorder:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tracing.receiver import ReceivedSpan
+from kubetrace_cli.receiver import ReceivedSpan
 
 POD_NAME, NAMESPACE = "nginx", "default"
 CREATE = "POST /api/v1/namespaces/{:namespace}/pods"

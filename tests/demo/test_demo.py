@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from _demo_trace import CRI_CALLS, RUNTIME, assert_pod_journey
 
-from tracing.receiver import ReceivedSpan
+from kubetrace_cli.receiver import ReceivedSpan
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = [sys.executable, "-m", "tracing.cli", "demo", "--no-color", "--embedded"]
+DEMO = [sys.executable, "-m", "kubetrace_cli", "demo", "--no-color", "--embedded"]
 TRACE_LINE = re.compile(r"^Trace ([0-9a-f]{32})  ", re.MULTILINE)
 
 

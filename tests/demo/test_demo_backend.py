@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tracing import _demo, _demo_backend
-from tracing._demo_backend import choose_backend
-from tracing._demo_stack import DemoError
+from kubetrace_cli import _demo, _demo_backend
+from kubetrace_cli._demo_backend import choose_backend
+from kubetrace_cli._demo_stack import DemoError
 
 
 def _closed_port() -> int:

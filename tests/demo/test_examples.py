@@ -14,7 +14,7 @@ import grpc
 import httpx
 import pytest
 
-from tracing._demo_stack import Stack
+from kubetrace_cli._demo_stack import Stack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PODS = "/api/v1/namespaces/default/pods"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from backends import run_jaeger
 
-from tracing._jaeger_query import fetch_trace
+from kubetrace_cli._jaeger_query import fetch_trace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "demo"))
 from _demo_trace import assert_pod_journey
@@ -19,7 +19,7 @@ from _demo_trace import assert_pod_journey
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "tracing.cli"]
+CLI = [sys.executable, "-m", "kubetrace_cli"]
 
 
 @pytest.fixture(scope="module")

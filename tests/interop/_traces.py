@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from tracing.receiver import ReceivedSpan
+from kubetrace_cli.receiver import ReceivedSpan
 
 
 def describe(spans: Sequence[ReceivedSpan]) -> str:

@@ -14,6 +14,8 @@ from tracing.config import load_tracing_file, resolve
 
 CORPUS = Path(__file__).parent / "corpus"
 GOLDEN = Path(__file__).parent / "corpus_expected.txt"
+# A subprocess given a clean environment still runs this checkout's kubetrace_cli and tracing.
+CHECKOUT = str(Path(__file__).resolve().parents[2])
 
 
 def _golden() -> dict[str, tuple[list[str], int]]:
@@ -41,7 +43,7 @@ def test_every_corpus_file_has_an_expected_outcome():
 def test_validate_prints_the_expected_lines_for_each_corpus_file(name):
     lines, code = EXPECTED[name]
     proc = subprocess.run(
-        [sys.executable, "-m", "tracing.cli", "validate", name], cwd=CORPUS, capture_output=True, text=True
+        [sys.executable, "-m", "kubetrace_cli", "validate", name], cwd=CORPUS, capture_output=True, text=True
     )
     assert proc.returncode == code, proc.stderr
     assert (proc.stdout + proc.stderr).splitlines() == lines
@@ -64,7 +66,7 @@ def test_validate_several_files_exits_1_if_any_is_invalid_and_summarises_the_val
         [
             sys.executable,
             "-m",
-            "tracing.cli",
+            "kubetrace_cli",
             "validate",
             "valid-apiserver-v1.yaml",
             "invalid-negative-rate.yaml",
@@ -82,7 +84,7 @@ def test_validate_several_files_exits_1_if_any_is_invalid_and_summarises_the_val
 
 def test_validate_a_missing_file_is_a_one_line_error():
     proc = subprocess.run(
-        [sys.executable, "-m", "tracing.cli", "validate", "/nonexistent/x.yaml"],
+        [sys.executable, "-m", "kubetrace_cli", "validate", "/nonexistent/x.yaml"],
         capture_output=True,
         text=True,
     )
@@ -359,12 +361,13 @@ def test_unknown_setup_argument_is_a_type_error_naming_it():
 def test_config_json_shows_every_value_with_its_source(tmp_path):
     env = {
         "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": CHECKOUT,
         "OTEL_SERVICE_NAME": "svc",
         "KUBETRACE_CONFIG": str(CORPUS / "valid-apiserver-v1.yaml"),
         "OTEL_EXPORTER_OTLP_HEADERS": "authorization=secret",
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "tracing.cli", "config", "--json"],
+        [sys.executable, "-m", "kubetrace_cli", "config", "--json"],
         env=env,
         capture_output=True,
         text=True,
@@ -380,16 +383,20 @@ def test_config_json_shows_every_value_with_its_source(tmp_path):
 
 
 def test_config_with_a_bad_file_exits_1_with_the_problem(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "KUBETRACE_CONFIG": str(CORPUS / "invalid-rate-too-high.yaml")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": CHECKOUT,
+        "KUBETRACE_CONFIG": str(CORPUS / "invalid-rate-too-high.yaml"),
+    }
     proc = subprocess.run(
-        [sys.executable, "-m", "tracing.cli", "config"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "kubetrace_cli", "config"], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 1
     assert "less than or equal to one million" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_help_lists_the_commands():
-    proc = subprocess.run([sys.executable, "-m", "tracing.cli", "--help"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "kubetrace_cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
     for command in ("validate", "config"):
         assert command in proc.stdout

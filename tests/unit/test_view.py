@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tracing._jaeger_query import ViewError, fetch_trace, latest_trace_id, normalise_trace_id, services
+from kubetrace_cli._jaeger_query import ViewError, fetch_trace, latest_trace_id, normalise_trace_id, services
 
 ROOT = Path(__file__).resolve().parents[2]
 # Jaeger prints 128-bit trace IDs without leading zeros: "%x%016x" of the high and low halves.
@@ -180,7 +180,7 @@ def test_fetch_trace_restores_opentelemetry_fields_from_jaeger_tags(jaeger):
 
 
 def test_a_span_marked_only_with_error_true_is_an_error():
-    from tracing._jaeger_query import _status
+    from kubetrace_cli._jaeger_query import _status
 
     assert _status({"error": True}) == "ERROR"
     assert _status({"error": True, "otel.status_code": "OK"}) == "OK"
@@ -246,7 +246,7 @@ def kubetrace_view(*args: str, env: dict[str, str] | None = None) -> subprocess.
     environ = {k: v for k, v in os.environ.items() if k != "KUBETRACE_JAEGER_URL"}
     environ.update(env or {}, PYTHONIOENCODING="utf-8")
     return subprocess.run(
-        [sys.executable, "-m", "tracing.cli", "view", *args],
+        [sys.executable, "-m", "kubetrace_cli", "view", *args],
         cwd=ROOT,
         capture_output=True,
         encoding="utf-8",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tracing._waterfall import format_duration, render_waterfall
-from tracing.receiver import ReceivedSpan
+from kubetrace_cli._waterfall import format_duration, render_waterfall
+from kubetrace_cli.receiver import ReceivedSpan
 
 GOLDEN = Path(__file__).parent / "waterfall_golden"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -132,7 +132,7 @@ def _wanted_trace(args: argparse.Namespace, base: str) -> str:
 
 def _jaeger_url(flag: str | None) -> str:
     # The environment is read through config, the one place that touches os.environ.
-    from .config import read_environment
+    from tracing.config import read_environment
 
     return (flag or read_environment().get("KUBETRACE_JAEGER_URL") or _DEFAULT_JAEGER).rstrip("/")
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from tracing.config import DOWNWARD_API, read_environment
+from tracing.propagation import environment_for_child
+
 from ._demo_backend import Backend, choose_backend
 from ._demo_stack import STOP_GRACE_S, DemoError, Service, Stack, shielded
 from ._waterfall import render_waterfall
-from .config import DOWNWARD_API, read_environment
-from .propagation import environment_for_child
 from .receiver import ReceivedSpan
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

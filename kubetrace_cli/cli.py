@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._errors import ConfigError, Problem
-from .config import load_tracing_file, resolve
+from tracing import ConfigError
+from tracing.config import load_tracing_file, resolve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +69,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _validate_one(path: str) -> str:
     if _looks_like_strategies(path):
-        from .sampling import validate_strategies_file
+        from tracing.sampling import validate_strategies_file
 
         return validate_strategies_file(path)
     return load_tracing_file(path).summary()
@@ -122,7 +122,7 @@ def _show(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-__all__ = ["Problem", "main"]
+__all__ = ["main"]
 
 
 if __name__ == "__main__":
