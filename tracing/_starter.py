@@ -206,7 +206,12 @@ class SpanStarter:
         if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
             b = self._current()
         if b.sampler is None:
-            return b.tracer.start_span(name, parent, kind, attributes, links, start_time)
+            span = b.tracer.start_span(name, parent, kind, attributes, links, start_time)
+            if span.get_span_context().is_valid:
+                return span
+            # opentelemetry-api < 1.40's no-op tracer (OTEL_SDK_DISABLED) returns INVALID_SPAN and so
+            # drops the incoming context; a disabled kubetrace still propagates it, as later APIs do.
+            return NonRecordingSpan(span_context_in(parent))
         parent_ctx = span_context_in(parent)
         if not b.enabled:
             return NonRecordingSpan(parent_ctx)
