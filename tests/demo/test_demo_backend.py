@@ -29,12 +29,14 @@ def no_local_jaeger(monkeypatch):
 
 @pytest.fixture
 def fake_jaeger():
-    """A query API that knows one service: enough for the demo to call it reachable."""
+    """A query API that knows one service, enough for the demo to call it reachable, and no trace:
+    every trace lookup gets Jaeger's 404."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = json.dumps({"data": ["kubectl"]}).encode()
-            self.send_response(200)
+            found = self.path == "/api/services"
+            body = json.dumps({"data": ["kubectl"]} if found else {"errors": [{"code": 404}]}).encode()
+            self.send_response(200 if found else 404)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -171,34 +173,11 @@ def test_missing_demo_dependencies_name_the_demo_extra(monkeypatch):
 # --- waiting for Jaeger ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def empty_jaeger():
-    """A query API that knows services but has no trace: every trace lookup is Jaeger's 404."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            found = self.path == "/api/services"
-            body = json.dumps({"data": ["kubectl"]} if found else {"errors": [{"code": 404}]}).encode()
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_a_trace_jaeger_never_shows_is_given_up_after_nothing_for_s_with_a_tick_each_second(
-    monkeypatch, empty_jaeger
+    monkeypatch, fake_jaeger
 ):
     monkeypatch.setattr(_demo_backend, "NOTHING_FOR_S", 2.5)
-    backend = choose_backend({}, jaeger=empty_jaeger)
+    backend = choose_backend({}, jaeger=fake_jaeger)
     ticks: list[int] = []
     spans = backend.collect("ab" * 16, _demo_backend.Wait(services=5, timeout=60.0, tick=ticks.append))
     assert spans == []
