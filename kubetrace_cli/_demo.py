@@ -4,11 +4,13 @@
     runtime)  ->  kubectl applies default/nginx and waits until it runs
 
 Each example is its own process (`python <examples>/<name>.py`), configured only by environment
-variables, on a free loopback port it reports itself. The examples are the repository's examples/,
-installed with kubetrace as the package kubetrace_cli.examples (see pyproject.toml), and found
-through the import system: from a wheel, a checkout or an editable install alike. Once kubectl has seen the pod Running, every
+variables, on a free loopback port it reports itself. Once kubectl has seen the pod Running, every
 process is stopped (each flushes its spans on the way out; Ctrl-C stops them too), and the trace
 kubectl printed is drawn as a waterfall.
+
+The examples are the repository's examples/, installed with kubetrace as the package
+kubetrace_cli.examples (see pyproject.toml) and found through the import system: from a wheel, a
+non-editable or an editable install alike.
 """
 
 from __future__ import annotations
@@ -193,9 +195,9 @@ def _no_trace(trace_id: str, backend: Backend) -> str:
         )
     return (
         f"Jaeger at {backend.jaeger_url} has no span of trace {trace_id} {NOTHING_FOR_S:.0f} s after "
-        f"the services exported theirs ({backend.description}). Either they do not reach this Jaeger, "
-        "or its tail sampling dropped the trace: collector-config/jaeger.yaml keeps a trace with an error, one "
-        "slower than KUBETRACE_TAIL_LATENCY_THRESHOLD_MS (500), one with a span marked "
+        f"the services exported theirs ({backend.description}). Either they do not reach this "
+        "Jaeger, or its tail sampling dropped the trace: collector-config/jaeger.yaml keeps a trace "
+        "with an error, one slower than KUBETRACE_TAIL_LATENCY_THRESHOLD_MS (500), one with a span marked "
         f"{FORCED_ATTRIBUTE}=true (the demo marks its root span so) and "
         "KUBETRACE_TAIL_PROBABILISTIC_PERCENT (10) percent of the others; a config without the "
         "forced-trace policy keeps the demo's trace only by that share. "
