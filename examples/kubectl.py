@@ -9,7 +9,7 @@ Running, for at most KUBECTL_TIMEOUT seconds (default 30). Prints what happened,
 
 Tracing takes three lines and one decision: tracing.setup(); an httpx client with TracingTransport,
 which makes each request a CLIENT span and sends its context in the traceparent header; a root span
-around the whole command; and inject_into_object(pod), which writes that context into the pod's
+around the whole command, marked for a collector's tail sampling to keep; and inject_into_object(pod), which writes that context into the pod's
 annotations, so the kubelet that later picks the pod up from its watch can continue this trace.
 """
 
@@ -73,7 +73,10 @@ def main() -> int:
     image, node = os.environ.get("KUBECTL_IMAGE", "nginx:1.27"), os.environ.get("KUBECTL_NODE", "node-1")
     timeout = float(os.environ.get("KUBECTL_TIMEOUT", "30"))
     base_url = os.environ.get("APISERVER_URL", "http://127.0.0.1:8080")
-    attributes = {"k8s.pod.name": name, "k8s.namespace.name": namespace}
+    # kubectl runs once, by hand, and its trace is the one you came to see: the forced-trace mark asks
+    # a collector's tail sampling to keep it whatever share of other traces it keeps
+    # (collector-config's policies keep every trace with a span marked so).
+    attributes = {"k8s.pod.name": name, "k8s.namespace.name": namespace, "kubetrace.sampling.forced": True}
     pod = pod_manifest(namespace, name, image, node)
     with (
         httpx.Client(base_url=base_url, transport=TracingTransport()) as api,

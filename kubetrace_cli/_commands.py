@@ -11,7 +11,7 @@ import shutil
 import sys
 
 _DEFAULT_JAEGER = "http://127.0.0.1:16686"
-_MAX_DEFAULT_WIDTH = 80
+_WIDTH_HELP = "columns (default: the terminal's width, else $COLUMNS, else 80)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser(
         "demo",
         help="run a traced mini control plane, apply a pod, and draw its trace",
-        description="Start the examples/ control plane (apiserver, storage, kubelet, runtime) on free "
+        description="Start the example control plane (apiserver, storage, kubelet, runtime) on free "
         "loopback ports, apply a pod with kubectl, wait until it runs, stop everything and draw the "
         "pod's trace as a waterfall. Spans go to Jaeger when one is named or found on 127.0.0.1 "
         "(query API on 16686, OTLP on 4317), to the OTLP endpoint configured, or else to an "
@@ -44,9 +44,15 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "--embedded", action="store_true", help="use the embedded receiver even if Jaeger is running"
     )
     demo.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="run the example services from DIR, a copy of examples/ you changed, say "
+        "(default: the ones installed with kubetrace)",
+    )
+    demo.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="seconds for the pod to run (default: 30)"
     )
-    demo.add_argument("--width", type=int, metavar="N", help="columns (default: the terminal's, at most 80)")
+    demo.add_argument("--width", type=int, metavar="N", help=_WIDTH_HELP)
     demo.add_argument("--no-color", action="store_true", help="no colours, even on a terminal")
     demo.add_argument("--spans-json", metavar="PATH", help="also write the trace's spans to PATH as JSON")
     demo.add_argument("--pids-file", metavar="PATH", help=argparse.SUPPRESS)  # tests: what to check is gone
@@ -68,6 +74,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         jaeger=args.jaeger,
         otlp=args.otlp,
         embedded=args.embedded,
+        examples=Path(args.examples).resolve() if args.examples else None,
         timeout=args.timeout,
         width=width,
         color=sys.stdout.isatty() and not args.no_color,
@@ -92,13 +99,13 @@ def _add_view(sub: argparse._SubParsersAction) -> None:
         metavar="URL",
         help=f"Jaeger query URL (default: $KUBETRACE_JAEGER_URL, else {_DEFAULT_JAEGER})",
     )
-    view.add_argument("--width", type=int, metavar="N", help="columns (default: the terminal's, at most 80)")
+    view.add_argument("--width", type=int, metavar="N", help=_WIDTH_HELP)
     view.add_argument("--no-color", action="store_true", help="no colours, even on a terminal")
     view.set_defaults(run=_run_view)
 
 
 def _run_view(args: argparse.Namespace) -> int:
-    from ._jaeger_query import ViewError, fetch_trace
+    from ._jaeger_query import ViewError, fetch_trace, ui_link
     from ._waterfall import render_waterfall
 
     try:
@@ -109,7 +116,7 @@ def _run_view(args: argparse.Namespace) -> int:
         print(f"kubetrace view: {err}", file=sys.stderr)
         return 1
     print(render_waterfall(spans, width=width, color=sys.stdout.isatty() and not args.no_color))
-    print(f"\nJaeger UI: {base}/trace/{trace_id}")
+    print(f"\n{ui_link(base, trace_id)}")
     return 0
 
 
@@ -142,8 +149,9 @@ def _view_width(flag: int | None) -> int:
     from ._waterfall import MIN_WIDTH
 
     if flag is None:
-        columns = shutil.get_terminal_size((_MAX_DEFAULT_WIDTH, 24)).columns
-        return max(MIN_WIDTH, min(columns, _MAX_DEFAULT_WIDTH))
+        # The terminal's width when stdout is one; COLUMNS, when set, wins, as for any terminal
+        # program; a pipe or a file gets 80.
+        return max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
     if flag < MIN_WIDTH:
         raise ViewError(f"--width: must be at least {MIN_WIDTH} columns, got {flag}")
     return flag

@@ -3,10 +3,14 @@
     storage, runtime  ->  apiserver (over storage)  ->  kubelet (watching the apiserver, driving the
     runtime)  ->  kubectl applies default/nginx and waits until it runs
 
-Each example is its own process (`python examples/<name>.py`), configured only by environment
+Each example is its own process (`python <examples>/<name>.py`), configured only by environment
 variables, on a free loopback port it reports itself. Once kubectl has seen the pod Running, every
 process is stopped (each flushes its spans on the way out; Ctrl-C stops them too), and the trace
 kubectl printed is drawn as a waterfall.
+
+The examples are the repository's examples/, installed with kubetrace as the package
+kubetrace_cli.examples (see pyproject.toml) and found through the import system: from a wheel, a
+non-editable or an editable install alike.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import os
 import signal
 import sys
 import tempfile
@@ -28,18 +31,22 @@ from typing import TextIO
 from tracing.config import DOWNWARD_API, read_environment
 from tracing.propagation import environment_for_child
 
-from ._demo_backend import Backend, choose_backend
+from ._demo_backend import NOTHING_FOR_S, Backend, Wait, choose_backend
 from ._demo_stack import STOP_GRACE_S, DemoError, Service, Stack, shielded
+from ._jaeger_query import ui_link
 from ._waterfall import render_waterfall
 from .receiver import ReceivedSpan
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES_PACKAGE = "kubetrace_cli.examples"
 NODE = "node-1"
 POD = "default/nginx"
 LOOPBACK = "127.0.0.1:0"  # each service binds a free port and prints it
 SERVICES = ("kubectl", "apiserver", "storage", "kubelet", "runtime")
-# What the examples need beyond kubetrace itself (the dev extra installs them).
+# What the examples need beyond kubetrace itself: the demo extra.
 NEEDS = ("uvicorn", "httpx", "kubernetes")
+INSTALL_HINT = (
+    'install kubetrace with its demo extra (pip install -e ".[demo]" in a checkout, as the README says)'
+)
 # The examples' tracing: every trace sampled, exported within 100 ms, flushed within 3 s at exit.
 TRACING = {
     "OTEL_TRACES_SAMPLER": "parentbased_always_on",
@@ -55,6 +62,8 @@ EMBEDDED_NOTE = (
     "These spans lived in the demo's embedded OTLP receiver and are gone now. To keep and browse "
     "them, run Jaeger (collector-config/README.md): `kubetrace demo` finds it on 127.0.0.1:16686."
 )
+# kubectl marks its root span so; collector-config's tail sampling keeps the traces marked so.
+FORCED_ATTRIBUTE = "kubetrace.sampling.forced"
 _DOWNWARD_NAMES = frozenset(name for names in DOWNWARD_API.values() for name in names)
 
 
@@ -63,6 +72,7 @@ class DemoOptions:
     jaeger: str | None = None
     otlp: str | None = None
     embedded: bool = False
+    examples: Path | None = None  # None: the examples installed with kubetrace
     timeout: float = 30.0
     width: int = 80
     color: bool = False
@@ -93,12 +103,12 @@ def run(options: DemoOptions, out: TextIO | None = None) -> int:
 
 
 def _run(options: DemoOptions, say: _Progress) -> int:
-    _check_setup()
+    examples = _check_setup(options.examples)
     backend = choose_backend(read_environment(), options.jaeger, options.otlp, options.embedded)
     try:
         say(f"spans go to {backend.description}")
         with tempfile.TemporaryDirectory(prefix="kubetrace-demo-") as logs:
-            stack = Stack(EXAMPLES, _child_environment(backend), Path(logs), options.pids_file)
+            stack = Stack(examples, _child_environment(backend), Path(logs), options.pids_file)
             try:
                 trace_id = _control_plane(stack, options.timeout, say)
             except BaseException as exc:
@@ -110,7 +120,7 @@ def _run(options: DemoOptions, say: _Progress) -> int:
                     stack.stop(first=("kubectl", "kubelet"))  # kubelet first: its watch ends cleanly
                     say.end("ok")
         say.begin("waiting for spans ...")
-        spans = backend.collect(trace_id, len(SERVICES), timeout=max(options.timeout, 10.0))
+        spans = backend.collect(trace_id, Wait(len(SERVICES), max(options.timeout, 10.0), tick=say.tick))
         say.end(f"{len(spans)} spans" if spans else "none")
         if options.spans_json is not None:
             _write_json(options.spans_json, spans)
@@ -162,37 +172,60 @@ def _show(
 ) -> int:
     """Draw the trace and say where it lives; 1 when the Jaeger it went to does not have it."""
     print(file=say.out)
-    print(
-        render_waterfall(spans, width=options.width, color=options.color) or f"Trace {trace_id}", file=say.out
-    )
+    if not spans:
+        say.note(_no_trace(trace_id, backend), options.width)
+        return 1 if backend.kind == "jaeger" else 0
+    print(render_waterfall(spans, width=options.width, color=options.color), file=say.out)
     print(file=say.out)
     say.note(LEGEND, options.width)
     say.title("")
-    if spans and backend.jaeger_url:
-        say.note(f"Jaeger UI: {backend.jaeger_url}/trace/{trace_id}", options.width)
-    elif spans:  # the embedded receiver
+    if backend.jaeger_url:
+        say.note(ui_link(backend.jaeger_url, trace_id), options.width)
+    else:  # the embedded receiver
         say.note(EMBEDDED_NOTE, options.width)
-    else:
-        where = f"Jaeger at {backend.jaeger_url}" if backend.jaeger_url else "this demo"
-        say.note(
-            f"{where} cannot show trace {trace_id}: its spans went to {backend.description}. "
-            f"`kubetrace view {trace_id} --jaeger URL` draws it from the Jaeger they reach; a Jaeger "
-            "that tail-samples may have dropped it (collector-config/jaeger.yaml keeps 10% by default).",
-            options.width,
-        )
-        return 1 if backend.kind == "jaeger" else 0
     return 0
 
 
-def _check_setup() -> None:
-    if not EXAMPLES.is_dir():
-        raise DemoError(
-            f"the demo runs the scripts in examples/, not found at {EXAMPLES}: "
-            "run it from a kubetrace source checkout installed with `pip install -e .[dev]`"
+def _no_trace(trace_id: str, backend: Backend) -> str:
+    """Why the trace cannot be drawn, and what to change."""
+    if backend.jaeger_url is None:
+        return (
+            f"This demo cannot show trace {trace_id}: its spans went to {backend.description}. "
+            f"`kubetrace view {trace_id} --jaeger URL` draws it from the Jaeger they reach."
         )
+    return (
+        f"Jaeger at {backend.jaeger_url} has no span of trace {trace_id} {NOTHING_FOR_S:.0f} s after "
+        f"the services exported theirs ({backend.description}). Either they do not reach this "
+        "Jaeger, or its tail sampling dropped the trace: collector-config/jaeger.yaml keeps a trace "
+        "with an error, one slower than KUBETRACE_TAIL_LATENCY_THRESHOLD_MS (500), one with a span marked "
+        f"{FORCED_ATTRIBUTE}=true (the demo marks its root span so) and "
+        "KUBETRACE_TAIL_PROBABILISTIC_PERCENT (10) percent of the others; a config without the "
+        "forced-trace policy keeps the demo's trace only by that share. "
+        "KUBETRACE_TAIL_PROBABILISTIC_PERCENT=100 keeps every trace."
+    )
+
+
+def _check_setup(named: Path | None) -> Path:
+    """The directory of the example services, once it and their dependencies are there."""
+    examples = installed_examples() if named is None else named
+    absent = [f"{name}.py" for name in SERVICES if not (examples / f"{name}.py").is_file()]
+    if absent:
+        raise DemoError(f"--examples {examples}: no {', '.join(absent)} there")
     missing = [module for module in NEEDS if importlib.util.find_spec(module) is None]
     if missing:
-        raise DemoError(f"the examples need {', '.join(missing)}: pip install -e '.[dev]'")
+        raise DemoError(f"the examples need {', '.join(missing)}: {INSTALL_HINT}")
+    return examples
+
+
+def installed_examples() -> Path:
+    """Where the example services were installed with kubetrace (the package kubetrace_cli.examples)."""
+    spec = importlib.util.find_spec(EXAMPLES_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise DemoError(
+            f"the example services are not installed with kubetrace (no package {EXAMPLES_PACKAGE}): "
+            f"{INSTALL_HINT}, or name their directory with --examples DIR"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _child_environment(backend: Backend) -> dict[str, str]:
@@ -205,9 +238,8 @@ def _child_environment(backend: Backend) -> dict[str, str]:
         if name not in _DOWNWARD_NAMES
         and (not name.startswith(("OTEL_", "KUBETRACE_")) or (kept and name.startswith(kept)))
     }
-    # The examples import the kubetrace of this checkout, installed or not.
-    path = os.pathsep.join(filter(None, (str(EXAMPLES.parent), env.get("PYTHONPATH"))))
-    return {**env, "PYTHONPATH": path, **TRACING, **backend.exporter_env}
+    # PYTHONPATH is left as it is: the examples, run by this interpreter, import the kubetrace it has.
+    return {**env, **TRACING, **backend.exporter_env}
 
 
 def _write_json(path: Path, spans: list[ReceivedSpan]) -> None:
@@ -235,6 +267,11 @@ class _Progress:
     def end(self, text: str) -> None:
         self._write(f" {text}\n")
         self._open = False
+
+    def tick(self, seconds: int) -> None:
+        """Seconds waited so far, on the line begun."""
+        if self._open:
+            self._write(f" {seconds}s")
 
     def failed(self, text: str = "failed") -> None:
         if self._open:

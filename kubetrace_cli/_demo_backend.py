@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ._demo_stack import DemoError
@@ -23,6 +23,24 @@ LOCAL_JAEGER = "http://127.0.0.1:16686"
 LOCAL_OTLP = ("127.0.0.1", 4317)
 _EXPORTER_PREFIX = "OTEL_EXPORTER_OTLP_"
 _SETTLE_S = 1.0  # Jaeger mode: the trace is complete once its span count holds this long
+# Jaeger mode: no span of the trace this long after the services sent theirs, and none is coming.
+# collector-config's longest path, agent -> gateway -> Jaeger, holds a trace about 5 s (two tail
+# sampling decision waits of 2 s, and batching); a dropped trace is said so after twice that.
+NOTHING_FOR_S = 10.0
+
+
+def _no_progress(seconds: int) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Wait:
+    """How the demo waits for its trace: complete once it has spans of `services` services (and
+    their count holds a moment), for at most `timeout` seconds; `tick` hears each second waited."""
+
+    services: int
+    timeout: float
+    tick: Callable[[int], None] = _no_progress
 
 
 @dataclass
@@ -36,13 +54,13 @@ class Backend:
     jaeger_url: str | None = None
     receiver: OtlpReceiver | None = None
 
-    def collect(self, trace_id: str, services_wanted: int, timeout: float) -> list[ReceivedSpan]:
+    def collect(self, trace_id: str, wait: Wait) -> list[ReceivedSpan]:
         """The spans of `trace_id`, once every process that made them has exited (and flushed)."""
         if self.receiver is not None:
             return [s for s in self.receiver.spans if s.trace_id == trace_id]
         if self.jaeger_url is None:
             return []
-        return _from_jaeger(self.jaeger_url, trace_id, services_wanted, timeout)
+        return _from_jaeger(self.jaeger_url, trace_id, wait)
 
     def close(self) -> None:
         if self.receiver is not None:
@@ -134,20 +152,26 @@ def _listening(host: str, port: int) -> bool:
         return False
 
 
-def _from_jaeger(url: str, trace_id: str, services_wanted: int, timeout: float) -> list[ReceivedSpan]:
-    """Poll Jaeger until the trace has spans of every service and its span count holds for a moment.
-    Jaeger's tail sampling shows a trace only after its decision wait (collector-config: 2 s)."""
-    deadline = time.monotonic() + timeout
+def _from_jaeger(url: str, trace_id: str, wait: Wait) -> list[ReceivedSpan]:
+    """Poll Jaeger until the trace has spans of every service and its span count holds for a moment,
+    or until NOTHING_FOR_S has passed without a single span of it. Jaeger's tail sampling shows a
+    trace only after its decision wait (collector-config: 2 s), and never one it dropped."""
+    started = time.monotonic()
     spans: list[ReceivedSpan] = []
-    settled_at = time.monotonic()
-    while time.monotonic() < deadline:
+    settled_at, waited = started, 0
+    while (now := time.monotonic()) < started + wait.timeout:
+        if not spans and now - started >= NOTHING_FOR_S:
+            break
+        if now - started >= waited + 1:
+            waited += 1
+            wait.tick(waited)
         try:
             latest = fetch_trace(url, trace_id)
         except ViewError:
             latest = []  # not there yet
         if len(latest) != len(spans):
             spans, settled_at = latest, time.monotonic()
-        complete = len({s.service for s in spans}) >= services_wanted
+        complete = len({s.service for s in spans}) >= wait.services
         if complete and time.monotonic() - settled_at >= _SETTLE_S:
             break
         time.sleep(0.2)

@@ -18,6 +18,10 @@ from .receiver import ReceivedSpan
 
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{1,32}")
 _TIMEOUT_S = 10.0
+# What a Jaeger built from its Go module serves at / instead of the UI: its UI assets come only with
+# the release build. Read from the first bytes of the page.
+_UI_PLACEHOLDER = b"placeholder for the Jaeger UI"
+_UI_PAGE_BYTES = 64 * 1024
 # Tags Jaeger derives from fields of the OpenTelemetry span; they are fields again in ReceivedSpan.
 _FIELD_TAGS = (
     "span.kind",
@@ -71,6 +75,26 @@ def services(base_url: str) -> list[str]:
     """The service names Jaeger has seen, sorted."""
     doc = _get(base_url, "/api/services")
     return sorted(str(name) for name in (doc or {}).get("data") or [])
+
+
+def ui_link(base_url: str, trace_id: str) -> str:
+    """The line that sends a person to the trace in Jaeger's UI, or says that this Jaeger has none."""
+    if _serves_ui(base_url):
+        return f"Jaeger UI: {base_url}/trace/{trace_id}"
+    return (
+        f"Jaeger at {base_url} serves its API but no UI (built from its Go module, which has no UI "
+        f"assets; `kubetrace view {trace_id}` draws the trace from it). For the UI, run the official "
+        "Jaeger release with the same config: README.md, section Jaeger."
+    )
+
+
+def _serves_ui(base_url: str) -> bool:
+    """False when / is a UI-less build's placeholder page; True otherwise, and when in doubt."""
+    try:
+        with urllib.request.urlopen(base_url.rstrip("/") + "/", timeout=_TIMEOUT_S) as response:
+            return _UI_PLACEHOLDER not in response.read(_UI_PAGE_BYTES)
+    except (urllib.error.URLError, OSError, ValueError):
+        return True
 
 
 def _get(base_url: str, path: str) -> dict[str, Any] | None:

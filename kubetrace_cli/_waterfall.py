@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ._span_notes import attribute_notes
 from .receiver import ReceivedSpan
 
 MIN_WIDTH = 40
@@ -26,19 +27,8 @@ _LINK_MARK = "⤷ link"
 _NOTE_SEPARATOR = " · "
 _MAX_LINKS = 3  # a batch consumer can link hundreds of spans; the picture needs a taste
 
-# The stable HTTP names first, then the older ones Go peers on older otelhttp still send.
-_HTTP_METHOD = ("http.request.method", "http.method")
-_HTTP_STATUS = ("http.response.status_code", "http.status_code")
-_K8S = ("k8s.pod.name", "k8s.namespace.name")
-
 _RED, _BOLD, _DIM = "31", "1", "2"
 _SERVICE_COLOURS = ("36", "33", "35", "34", "32", "96", "93", "95")
-
-_GRPC_CODES = (
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-)  # fmt: skip
 
 Paint = Callable[[str, str], str]
 
@@ -216,7 +206,8 @@ def _bar(span: ReceivedSpan, layout: _Layout) -> tuple[int, str]:
 
 
 def _notes(row: _Row, names: dict[str, str]) -> list[str]:
-    """The few facts that explain a span at a glance: what failed, what it links to, then attributes."""
+    """The few facts that explain a span at a glance: what failed, what it links to, then what its
+    attributes say (_span_notes)."""
     span = row.span
     notes = [f"{_ERROR_MARK} {span.status_message or 'error'}" if span.status == "ERROR" else ""]
     for trace_id, span_id in span.links[:_MAX_LINKS]:
@@ -225,43 +216,8 @@ def _notes(row: _Row, names: dict[str, str]) -> list[str]:
         notes.append(f"{_LINK_MARK} {names[span_id] if here else f'trace {trace_id}'}")
     if len(span.links) > _MAX_LINKS:
         notes.append(f"+{len(span.links) - _MAX_LINKS} more links")
-    notes += [
-        _http_note(span.attributes),
-        _grpc_note(span.attributes),
-        _k8s_note(span, row.entered),
-        _error_type_note(span.attributes),
-    ]
+    notes += attribute_notes(span, row.entered)
     return [_clean(note) for note in notes if note]
-
-
-def _http_note(attrs: dict[str, object]) -> str:
-    parts = (_first(attrs, *_HTTP_METHOD), _first(attrs, *_HTTP_STATUS))
-    return " ".join(str(part) for part in parts if part is not None)
-
-
-def _grpc_note(attrs: dict[str, object]) -> str:
-    # OK is what no error mark already says; any other code is worth a glance even when the span is
-    # not an error (a server's NOT_FOUND is the caller's problem, per the semantic conventions).
-    code = attrs.get("rpc.grpc.status_code")
-    return "" if code is None or code == 0 else f"grpc {_grpc_name(code)}"
-
-
-def _k8s_note(span: ReceivedSpan, entered: bool) -> str:
-    """Where the work ran: the pod the span names, else its process's pod where the trace enters it."""
-    if any(key in span.attributes for key in _K8S):
-        source = span.attributes
-    else:
-        source = span.resource if entered else {}
-    pod, namespace = source.get("k8s.pod.name"), source.get("k8s.namespace.name")
-    if pod is not None:
-        return f"pod {namespace}/{pod}" if namespace is not None else f"pod {pod}"
-    return "" if namespace is None else f"ns {namespace}"
-
-
-def _error_type_note(attrs: dict[str, object]) -> str:
-    value = attrs.get("error.type")
-    echoes = {_grpc_name(attrs.get("rpc.grpc.status_code")), str(_first(attrs, *_HTTP_STATUS))}
-    return "" if value is None or str(value) in echoes else f"error.type {value}"
 
 
 def _notes_lines(notes: list[str], row: _Row, layout: _Layout, width: int, paint: Paint) -> list[str]:
@@ -279,16 +235,6 @@ def _notes_lines(notes: list[str], row: _Row, layout: _Layout, width: int, paint
             packed.append(_clip(note, room))
     style = _RED if row.span.status == "ERROR" else _DIM
     return [" " * lead + paint(text, style) for text in packed]
-
-
-def _first(attrs: dict[str, object], *keys: str) -> object:
-    return next((attrs[k] for k in keys if attrs.get(k) is not None), None)
-
-
-def _grpc_name(code: object) -> str:
-    if isinstance(code, int) and 0 <= code < len(_GRPC_CODES):
-        return _GRPC_CODES[code]
-    return str(code)
 
 
 def format_duration(ns: int) -> str:

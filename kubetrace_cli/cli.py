@@ -1,4 +1,4 @@
-"""The `kubetrace` command: validate files, show the effective configuration, run the demo."""
+"""The `kubetrace` command: validate files, show the effective configuration; demo and view (_commands)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
+import tracing
 from tracing import ConfigError
-from tracing.config import load_tracing_file, resolve
+from tracing.config import load_tracing_file, read_environment, resolve
+
+_COMMENT_COLUMN = 40  # `config`: sources line up after values this long; longer ones push theirs out
+_YAML_DOCUMENT_END = "...\n"  # what safe_dump adds after a lone scalar
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="kubetrace",
         description="Kubernetes-compatible tracing for Python services.",
     )
+    parser.add_argument("--version", action="version", version=f"kubetrace {tracing.__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     validate = sub.add_parser(
         "validate",
@@ -45,7 +52,15 @@ def _parser() -> argparse.ArgumentParser:
         "config",
         help="print the effective configuration, each value with its source",
         description="Every setting setup() would use here, and where it came from: "
-        "argument, env:VARIABLE, file:PATH or default.",
+        "argument, env:VARIABLE, file:PATH or default. The plain output is YAML, each value "
+        "followed by its source as a comment.",
+    )
+    config.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="a TracingConfiguration or KubeletConfiguration file, read as KUBETRACE_CONFIG would be "
+        "(and instead of it)",
     )
     config.add_argument("--json", action="store_true", help="machine-readable output")
     config.set_defaults(run=_config)
@@ -91,20 +106,28 @@ def _looks_like_strategies(path: str) -> bool:
 
 
 def _config(args: argparse.Namespace) -> int:
+    environ = read_environment()
+    if args.file is not None:
+        environ["KUBETRACE_CONFIG"] = args.file
     try:
-        resolved = resolve()
+        resolved = resolve(environ=environ)
     except ConfigError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return 1
-    rows = resolved.settings.redacted()
+    rows = [
+        # The file named here is where its own path came from, as for every value it gives.
+        (name, _jsonable(value), f"file:{value}" if name == "config_file" and args.file else source)
+        for name, value, source in resolved.settings.redacted()
+    ]
     if args.json:
-        doc = {name: {"value": _jsonable(value), "source": source} for name, value, source in rows}
+        doc = {name: {"value": value, "source": source} for name, value, source in rows}
         print(json.dumps({"settings": doc, "warnings": list(resolved.warnings)}, indent=2))
         return 0
-    width = max(len(name) for name, _, _ in rows)
-    for name, value, source in rows:
-        print(f"{name:<{width}}  {_show(value):<40}  {source}")
+    lines = [(_yaml_entry(name, value), source) for name, value, source in rows]
+    width = min(max(len(entry) for entry, _ in lines), _COMMENT_COLUMN)
+    for entry, source in lines:
+        print(f"{entry:<{width}}  # {source}")
     for warning in resolved.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0
@@ -114,12 +137,13 @@ def _jsonable(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _show(value: object) -> str:
-    if isinstance(value, tuple):
-        return ",".join(value) or "none"
-    if isinstance(value, dict):
-        return ",".join(f"{k}={v}" for k, v in value.items()) or "{}"
-    return "-" if value is None else str(value)
+def _yaml_entry(name: str, value: object) -> str:
+    """`name: value` as one line of YAML (true, null, [a, b], {k: v}), so the output reads, and
+    parses, as YAML."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).removesuffix(_YAML_DOCUMENT_END)
+    if "\n" in text.strip():  # a line break in a value: JSON's escapes keep it on one line (JSON is YAML)
+        text = json.dumps(value)
+    return f"{name}: {text.strip()}"
 
 
 __all__ = ["main"]

@@ -73,6 +73,7 @@ def assert_pod_journey(spans: Iterable[ReceivedSpan], trace_id: str) -> Trace:
 
     root = trace.only("kubectl", "kubectl apply")
     assert root.parent_span_id == "", "kubectl apply starts the trace"
+    assert root.attributes.get("kubetrace.sampling.forced") is True, "tail sampling is asked to keep it"
 
     # kubectl -> apiserver -> storage: the create.
     create = assert_hop(trace, root, "kubectl", "apiserver", CREATE)

@@ -18,7 +18,18 @@ from _demo_trace import CRI_CALLS, RUNTIME, assert_pod_journey
 from kubetrace_cli.receiver import ReceivedSpan
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = [sys.executable, "-m", "kubetrace_cli", "demo", "--no-color", "--embedded"]
+# This checkout's examples, named: the ones installed with kubetrace may be another checkout's
+# (tests/install runs the demo on the installed ones).
+DEMO = [
+    sys.executable,
+    "-m",
+    "kubetrace_cli",
+    "demo",
+    "--no-color",
+    "--embedded",
+    "--examples",
+    str(ROOT / "examples"),
+]
 TRACE_LINE = re.compile(r"^Trace ([0-9a-f]{32})  ", re.MULTILINE)
 
 

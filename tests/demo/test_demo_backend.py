@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -28,12 +29,14 @@ def no_local_jaeger(monkeypatch):
 
 @pytest.fixture
 def fake_jaeger():
-    """A query API that knows one service: enough for the demo to call it reachable."""
+    """A query API that knows one service, enough for the demo to call it reachable, and no trace:
+    every trace lookup gets Jaeger's 404."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = json.dumps({"data": ["kubectl"]}).encode()
-            self.send_response(200)
+            found = self.path == "/api/services"
+            body = json.dumps({"data": ["kubectl"]} if found else {"errors": [{"code": 404}]}).encode()
+            self.send_response(200 if found else 404)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -128,3 +131,54 @@ def test_services_get_the_demos_tracing_whatever_the_shell_says(monkeypatch, no_
     assert kept["OTEL_EXPORTER_OTLP_HEADERS"] == "authorization=secret"
     assert kept["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4317"
     assert "OTEL_SDK_DISABLED" not in kept
+
+
+# --- the example services ------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_named_examples_are_used_when_every_service_is_there():
+    assert _demo._check_setup(EXAMPLES) == EXAMPLES
+
+
+def test_named_examples_without_the_services_name_what_is_missing(tmp_path):
+    (tmp_path / "kubectl.py").write_text("")
+    with pytest.raises(DemoError) as err:
+        _demo._check_setup(tmp_path)
+    assert (
+        str(err.value) == f"--examples {tmp_path}: no apiserver.py, storage.py, kubelet.py, runtime.py there"
+    )
+
+
+def test_without_installed_examples_the_error_says_how_to_install_them(monkeypatch):
+    monkeypatch.setattr(_demo, "EXAMPLES_PACKAGE", "kubetrace_cli.not_installed_examples")
+    with pytest.raises(DemoError) as err:
+        _demo._check_setup(None)
+    message = str(err.value)
+    assert "no package kubetrace_cli.not_installed_examples" in message
+    assert 'pip install -e ".[demo]"' in message and "--examples DIR" in message
+
+
+def test_missing_demo_dependencies_name_the_demo_extra(monkeypatch):
+    monkeypatch.setattr(_demo, "NEEDS", ("uvicorn", "kubetrace_no_such_module"))
+    with pytest.raises(DemoError) as err:
+        _demo._check_setup(EXAMPLES)
+    assert str(err.value) == (
+        "the examples need kubetrace_no_such_module: install kubetrace with its demo extra "
+        '(pip install -e ".[demo]" in a checkout, as the README says)'
+    )
+
+
+# --- waiting for Jaeger ----------------------------------------------------------------------------
+
+
+def test_a_trace_jaeger_never_shows_is_given_up_after_nothing_for_s_with_a_tick_each_second(
+    monkeypatch, fake_jaeger
+):
+    monkeypatch.setattr(_demo_backend, "NOTHING_FOR_S", 2.5)
+    backend = choose_backend({}, jaeger=fake_jaeger)
+    ticks: list[int] = []
+    spans = backend.collect("ab" * 16, _demo_backend.Wait(services=5, timeout=60.0, tick=ticks.append))
+    assert spans == []
+    assert ticks == [1, 2]  # then it gave up: long before the timeout

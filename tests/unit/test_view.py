@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import unicodedata
 import urllib.parse
@@ -92,6 +96,7 @@ class FakeJaeger:
 
     def __init__(self):
         self.queries: list[dict[str, list[str]]] = []
+        self.home_page: str | None = None  # what / serves; None: 404, as Jaeger's API-only tests need
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -105,6 +110,8 @@ class FakeJaeger:
             return 200, _envelope([_older_trace(), _jaeger_trace()] if found else [])
         if path.startswith("/api/traces/") and path.rsplit("/", 1)[1].lstrip("0") == JAEGER_TRACE:
             return 200, _envelope([_jaeger_trace()])
+        if path == "/" and self.home_page is not None:
+            return 200, self.home_page
         if path.startswith("/web/"):  # some other web server
             return 200, "<html>Welcome</html>"
         if path == "/api/traces/" + "6" * 32:  # a span without its times
@@ -291,6 +298,28 @@ def test_view_last_draws_the_latest_trace_of_a_service(jaeger):
     )  # whole, even if wider: it must stay clickable
 
 
+def test_view_says_when_jaeger_serves_no_ui_instead_of_linking_to_its_placeholder(jaeger):
+    # The words of the page a Jaeger built from its Go module serves at / (checked for real in
+    # tests/e2e/test_demo_jaeger.py).
+    jaeger.home_page = (
+        "<html><h1>This is not the Jaeger UI</h1><p>This is a placeholder for the Jaeger UI home page."
+    )
+    proc = kubetrace_view(TRACE, "--jaeger", jaeger.base_url, "--width", "80")
+    assert proc.returncode == 0, proc.stderr
+    note = " ".join(proc.stdout.split("\n\n")[-1].split())
+    assert note == (
+        f"Jaeger at {jaeger.base_url} serves its API but no UI (built from its Go module, which has no UI "
+        f"assets; `kubetrace view {TRACE}` draws the trace from it). For the UI, run the official Jaeger "
+        "release with the same config: README.md, section Jaeger."
+    )
+
+
+def test_view_links_to_a_jaeger_ui_page(jaeger):
+    jaeger.home_page = "<!doctype html><html><head><title>Jaeger UI</title></head><body><div id=root></div>"
+    proc = kubetrace_view(TRACE, "--jaeger", jaeger.base_url)
+    assert proc.stdout.splitlines()[-1] == f"Jaeger UI: {jaeger.base_url}/trace/{TRACE}"
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
@@ -315,3 +344,56 @@ def test_view_says_when_jaeger_cannot_be_reached(closed_port_url):
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"kubetrace view: cannot reach Jaeger at {closed_port_url}: ")
     assert proc.stderr.count("\n") == 1
+
+
+# --- width ----------------------------------------------------------------------------------------
+
+
+def _picture_width(out: str) -> int:
+    """The widest line of the waterfall, without the Jaeger UI line after it (kept whole)."""
+    picture = out.replace("\r\n", "\n").split("\n\n")[0]
+    return max(_cells(line) for line in picture.splitlines())
+
+
+def _without_columns() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "KUBETRACE_JAEGER_URL")}
+
+
+def test_view_fills_the_width_of_the_terminal_it_draws_on(jaeger):
+    """A real terminal (a pseudo-terminal of 200 columns), not capped at 80."""
+    terminal, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    view = subprocess.Popen(
+        [sys.executable, "-m", "kubetrace_cli", "view", TRACE, "--jaeger", jaeger.base_url, "--no-color"],
+        stdout=side,
+        stderr=subprocess.PIPE,
+        env={**_without_columns(), "PYTHONIOENCODING": "utf-8"},
+    )
+    os.close(side)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: the command exited and closed its side
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(terminal)
+    assert view.wait(timeout=60) == 0, view.stderr.read()
+    view.stderr.close()
+    assert 180 < _picture_width(out.decode()) <= 200
+
+
+@pytest.mark.parametrize(("columns", "widest"), [("120", 120), (None, 80)])
+def test_view_off_a_terminal_takes_columns_else_80(jaeger, columns, widest):
+    env = _without_columns() | ({"COLUMNS": columns} if columns else {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubetrace_cli", "view", TRACE, "--jaeger", jaeger.base_url],
+        capture_output=True,
+        encoding="utf-8",
+        env={**env, "PYTHONIOENCODING": "utf-8"},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert widest - 10 < _picture_width(proc.stdout) <= widest

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kubetrace_cli._span_notes import attribute_notes
 from kubetrace_cli._waterfall import format_duration, render_waterfall
 from kubetrace_cli.receiver import ReceivedSpan
 
@@ -234,3 +235,30 @@ def test_several_traces_are_drawn_one_after_another_in_start_order():
 def test_a_width_too_small_to_draw_is_refused():
     with pytest.raises(ValueError, match="width must be >= 40"):
         render_waterfall(CONTROL_PLANE, width=39)
+
+
+# --- what attributes say (kubetrace_cli._span_notes) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attributes", "resource", "entered", "notes"),
+    [
+        (_http("GET", 200), {}, False, ["GET 200"]),
+        ({"http.method": "PUT", "http.status_code": 409}, {}, False, ["PUT 409"]),  # older otelhttp names
+        ({"http.request.method": "GET", "http.status_code": 404}, {}, False, ["GET 404"]),
+        (_grpc(0), {}, False, []),
+        (_grpc(5), {}, False, ["grpc NOT_FOUND"]),
+        (_grpc(16), {}, False, ["grpc UNAUTHENTICATED"]),
+        (_grpc(42), {}, False, ["grpc 42"]),
+        ({**_grpc(5), "error.type": "NOT_FOUND"}, {}, False, ["grpc NOT_FOUND"]),
+        ({**_http("GET", 503), "error.type": "503"}, {}, False, ["GET 503"]),
+        ({"error.type": "TimeoutError"}, {}, False, ["error.type TimeoutError"]),
+        ({}, {"k8s.pod.name": "etcd-0", "k8s.namespace.name": "kube-system"}, True, ["pod kube-system/etcd-0"]),
+        ({}, {"k8s.pod.name": "etcd-0"}, False, []),  # the process's pod, said where the trace enters it
+        ({"k8s.namespace.name": "default"}, {"k8s.pod.name": "etcd-0"}, True, ["ns default"]),
+        ({"k8s.pod.name": "nginx"}, {}, False, ["pod nginx"]),
+    ],
+)  # fmt: skip
+def test_attribute_notes_read_http_grpc_and_kubernetes_conventions(attributes, resource, entered, notes):
+    span = make_span("a1", "", "svc", "op", 0, 10, attributes=attributes, resource=resource)
+    assert attribute_notes(span, entered) == notes
