@@ -1,0 +1,48 @@
+"""OTEL_PROPAGATORS names -> the propagators setup() installs.
+
+`tracecontext` and `baggage` are kubetrace's own W3C propagators (Trace Context Level 2, Baggage
+percent-encoded as Go writes it); `b3`, `b3multi` and `jaeger` are the upstream ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
+
+from ._w3c_baggage import W3CBaggagePropagator
+from ._w3c_tracecontext import TraceContextPropagator
+
+
+def _b3() -> TextMapPropagator:
+    from opentelemetry.propagators.b3 import B3SingleFormat
+
+    return B3SingleFormat()
+
+
+def _b3multi() -> TextMapPropagator:
+    from opentelemetry.propagators.b3 import B3MultiFormat
+
+    return B3MultiFormat()
+
+
+def _jaeger() -> TextMapPropagator:
+    from opentelemetry.propagators.jaeger import JaegerPropagator
+
+    return JaegerPropagator()
+
+
+_FACTORIES: dict[str, Callable[[], TextMapPropagator]] = {
+    "tracecontext": TraceContextPropagator,
+    "baggage": W3CBaggagePropagator,
+    "b3": _b3,
+    "b3multi": _b3multi,
+    "jaeger": _jaeger,
+}
+
+
+def build_propagator(names: Iterable[str]) -> CompositePropagator:
+    """OTEL_PROPAGATORS names -> one composite propagator (an empty one for "none"); unknown names
+    are skipped (configuration has warned about them)."""
+    return CompositePropagator([_FACTORIES[n]() for n in names if n in _FACTORIES])
