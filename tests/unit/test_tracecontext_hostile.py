@@ -1,12 +1,18 @@
 """Hostile trace context, defect by defect (issue 13): a traceparent that made the old regex
-quadratic."""
+quadratic, and a bad part that cost the whole context."""
 
 from __future__ import annotations
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.propagators.textmap import TextMapPropagator
 from testkit.carriers import CARRIERS
 from testkit.linear import assert_linear, cost
+
+import tracing
+from tracing.propagation._composite import IsolatingCompositePropagator
+from tracing.propagation._w3c_baggage import W3CBaggagePropagator
+from tracing.propagation._w3c_tracecontext import TraceContextPropagator
 
 T, S = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 VALID = f"00-{T}-{S}-01"
@@ -31,3 +37,59 @@ def test_a_tab_run_before_a_line_break_costs_linear_time(carrier):
 
     assert_linear(lambda value: extract([("traceparent", value)]), hostile, 500, baseline)
     assert _parent(extract([("traceparent", hostile(16000))])) is None
+
+
+BAD_PARTS = {
+    "baggage with a lone surrogate": [("baggage", "bad=\ud800,good=1")],
+    "baggage with a lone surrogate key": [("baggage", "\ud800=1,good=1")],
+    "tracestate with a lone surrogate": [("tracestate", "k=\ud800"), ("baggage", "good=1")],
+    "tracestate garbage": [("tracestate", "===,,,@@@"), ("baggage", "good=1")],
+    "baggage over the member limit": [("baggage", "good=1," + ",".join(f"k{i}=v" for i in range(100)))],
+    "baggage over the byte limit": [
+        ("baggage", "good=1," + ",".join(f"k{i}={'v' * 3000}" for i in range(2)))
+    ],
+}
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+@pytest.mark.parametrize("case", BAD_PARTS)
+def test_a_bad_part_costs_only_itself(case, carrier):
+    """Defect 7: a lone surrogate in baggage made extraction return an empty context, dropping a
+    valid traceparent. Now a bad tracestate keeps the traceparent, a bad baggage member costs only
+    that member."""
+    extracted = CARRIERS[carrier]([("traceparent", VALID), *BAD_PARTS[case]])
+    assert _parent(extracted) == (T, S)
+    assert baggage.get_baggage("good", extracted) == "1"
+    assert baggage.get_baggage("bad", extracted) is None
+    assert 1 <= len(baggage.get_all(extracted)) <= 64
+
+
+class _Exploding(TextMapPropagator):
+    def extract(self, carrier, context=None, getter=None):
+        raise ValueError("hostile input")
+
+    def inject(self, carrier, context=None, setter=None):
+        raise ValueError("cannot write")
+
+    @property
+    def fields(self):
+        return {"x-exploding"}
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+def test_a_propagator_that_raises_costs_only_its_own_part(carrier):
+    propagate.set_global_textmap(
+        IsolatingCompositePropagator([TraceContextPropagator(), _Exploding(), W3CBaggagePropagator()])
+    )
+    extracted = CARRIERS[carrier]([("traceparent", VALID), ("baggage", "good=1")])
+    assert _parent(extracted) == (T, S)
+    assert baggage.get_baggage("good", extracted) == "1"
+    carrier_out: dict[str, str] = {}
+    propagate.get_global_textmap().inject(carrier_out, extracted)
+    assert carrier_out == {"traceparent": VALID, "baggage": "good=1"}
+
+
+def test_setup_installs_the_isolating_composite():
+    propagator = tracing.build_propagator(("tracecontext", "baggage", "b3", "jaeger"))
+    assert isinstance(propagator, IsolatingCompositePropagator)
+    assert [type(p) for p in propagator._propagators[:2]] == [TraceContextPropagator, W3CBaggagePropagator]

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from opentelemetry import propagate
 from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context
-from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
     NonRecordingSpan,
@@ -34,6 +33,7 @@ from .._span_context import (
     TRACE_STATE,
 )
 from ._carriers import METADATA_GETTER, METADATA_SETTER
+from ._composite import IsolatingCompositePropagator
 from ._w3c_baggage import W3CBaggagePropagator
 from ._w3c_tracecontext import KNOWN_FLAGS, TraceContextPropagator, parse_traceparent
 from ._wire import extract, inject
@@ -72,7 +72,7 @@ class _Configured:
 
     def check(self, textmap) -> bool:
         self.textmap = textmap
-        composite = type(textmap) is CompositePropagator
+        composite = type(textmap) is IsolatingCompositePropagator
         parts = getattr(textmap, "_propagators", None) if composite else None
         kinds = [type(p) for p in parts] if parts is not None else None
         self.w3c = kinds == [TraceContextPropagator, W3CBaggagePropagator]

@@ -1,16 +1,17 @@
 """OTEL_PROPAGATORS names -> the propagators setup() installs.
 
 `tracecontext` and `baggage` are kubetrace's own W3C propagators (Trace Context Level 2, Baggage
-percent-encoded as Go writes it); `b3`, `b3multi` and `jaeger` are the upstream ones.
+percent-encoded as Go writes it); `b3`, `b3multi` and `jaeger` are the upstream ones. All of them
+sit in a composite whose parts fail alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
+from ._composite import IsolatingCompositePropagator
 from ._w3c_baggage import W3CBaggagePropagator
 from ._w3c_tracecontext import TraceContextPropagator
 
@@ -42,7 +43,7 @@ _FACTORIES: dict[str, Callable[[], TextMapPropagator]] = {
 }
 
 
-def build_propagator(names: Iterable[str]) -> CompositePropagator:
+def build_propagator(names: Iterable[str]) -> IsolatingCompositePropagator:
     """OTEL_PROPAGATORS names -> one composite propagator (an empty one for "none"); unknown names
     are skipped (configuration has warned about them)."""
-    return CompositePropagator([_FACTORIES[n]() for n in names if n in _FACTORIES])
+    return IsolatingCompositePropagator([_FACTORIES[n]() for n in names if n in _FACTORIES])
