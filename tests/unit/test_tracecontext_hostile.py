@@ -92,4 +92,55 @@ def test_a_propagator_that_raises_costs_only_its_own_part(carrier):
 def test_setup_installs_the_isolating_composite():
     propagator = tracing.build_propagator(("tracecontext", "baggage", "b3", "jaeger"))
     assert isinstance(propagator, IsolatingCompositePropagator)
-    assert [type(p) for p in propagator._propagators[:2]] == [TraceContextPropagator, W3CBaggagePropagator]
+    assert [type(p).__name__ for p in propagator._propagators] == [
+        "TraceContextPropagator",
+        "W3CBaggagePropagator",
+        "StrictB3SingleFormat",
+        "StrictJaegerPropagator",
+    ]
+
+
+B3_T, B3_S = "463ac35c9f6413ad48485a3953bb6124", "a2fb4a1d1a96d312"
+FOREIGN = {
+    # (propagators, fields, parent or None)
+    "b3 single": (("b3",), [("b3", f"{B3_T}-{B3_S}-1")], (B3_T, B3_S)),
+    "b3 single, 64-bit trace id": (("b3",), [("b3", f"{B3_T[16:]}-{B3_S}-1")], ("0" * 16 + B3_T[16:], B3_S)),
+    "b3 single, Arabic-Indic digits": (("b3",), [("b3", "\u0663" * 32 + "-" + "\u0664" * 16 + "-1")], None),
+    "b3 multi": (("b3multi",), [("x-b3-traceid", B3_T), ("x-b3-spanid", B3_S)], (B3_T, B3_S)),
+    "b3 multi, Arabic-Indic digits": (
+        ("b3multi",),
+        [("x-b3-traceid", "\u0663" * 32), ("x-b3-spanid", "\u0664" * 16)],
+        None,
+    ),
+    "b3 multi, two trace ids": (
+        ("b3multi",),
+        [("x-b3-traceid", B3_T), ("x-b3-traceid", "1" * 32), ("x-b3-spanid", B3_S)],
+        None,
+    ),
+    "jaeger": (("jaeger",), [("uber-trace-id", f"{B3_T}:{B3_S}:0:1")], (B3_T, B3_S)),
+    "jaeger, short ids": (
+        ("jaeger",),
+        [("uber-trace-id", "abc:def:0:1")],
+        ("0" * 29 + "abc", "0" * 13 + "def"),
+    ),
+    "jaeger, 0x prefix": (("jaeger",), [("uber-trace-id", f"0x{B3_T[2:]}:{B3_S}:0:1")], None),
+    "jaeger, underscores": (("jaeger",), [("uber-trace-id", f"{B3_T[:4]}_{B3_T[5:]}:{B3_S}:0:1")], None),
+    "jaeger, a sign": (("jaeger",), [("uber-trace-id", f"+{B3_T[1:]}:{B3_S}:0:1")], None),
+    "jaeger, spaces": (("jaeger",), [("uber-trace-id", f" {B3_T}:{B3_S}:0:1")], None),
+    "jaeger, Arabic-Indic digits": (("jaeger",), [("uber-trace-id", "\u0663:\u0664:0:1")], None),
+    "jaeger, two values": (
+        ("jaeger",),
+        [("uber-trace-id", f"{B3_T}:{B3_S}:0:1"), ("uber-trace-id", f"{'1' * 32}:{B3_S}:0:1")],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("carrier", ["http headers", "grpc metadata"])
+@pytest.mark.parametrize("case", FOREIGN)
+def test_b3_and_jaeger_take_a_parent_only_from_one_well_formed_identity_header(case, carrier):
+    """int(x, 16) and \\d accept what no tracer sends; a parent read from it is a parent the caller
+    never had. Repeated identity headers are ambiguous: no parent, as W3C says of traceparent."""
+    propagators, fields, expected = FOREIGN[case]
+    propagate.set_global_textmap(tracing.build_propagator(propagators))
+    assert _parent(CARRIERS[carrier](fields)) == expected

@@ -1,8 +1,8 @@
 """OTEL_PROPAGATORS names -> the propagators setup() installs.
 
 `tracecontext` and `baggage` are kubetrace's own W3C propagators (Trace Context Level 2, Baggage
-percent-encoded as Go writes it); `b3`, `b3multi` and `jaeger` are the upstream ones. All of them
-sit in a composite whose parts fail alone.
+percent-encoded as Go writes it); `b3`, `b3multi` and `jaeger` are the upstream ones behind strict
+identity checks. All of them sit in a composite whose parts fail alone.
 """
 
 from __future__ import annotations
@@ -17,21 +17,21 @@ from ._w3c_tracecontext import TraceContextPropagator
 
 
 def _b3() -> TextMapPropagator:
-    from opentelemetry.propagators.b3 import B3SingleFormat
+    from ._foreign import StrictB3SingleFormat
 
-    return B3SingleFormat()
+    return StrictB3SingleFormat()
 
 
 def _b3multi() -> TextMapPropagator:
-    from opentelemetry.propagators.b3 import B3MultiFormat
+    from ._foreign import StrictB3MultiFormat
 
-    return B3MultiFormat()
+    return StrictB3MultiFormat()
 
 
 def _jaeger() -> TextMapPropagator:
-    from opentelemetry.propagators.jaeger import JaegerPropagator
+    from ._foreign import StrictJaegerPropagator
 
-    return JaegerPropagator()
+    return StrictJaegerPropagator()
 
 
 _FACTORIES: dict[str, Callable[[], TextMapPropagator]] = {
