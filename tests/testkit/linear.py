@@ -37,9 +37,12 @@ def assert_linear(
     """`parse` of make(size * FACTOR) costs at most FACTOR * SLACK times `parse` of make(size), or of
     the calibrated `baseline` (a typical input's cost) when that is larger."""
     small, big = make(size), make(size * FACTOR)
-    small_cost = cost(lambda: parse(small))
-    big_cost = cost(lambda: parse(big))
-    bound = FACTOR * SLACK * max(small_cost, baseline)
+    for _ in range(2):  # a second look before failing: a busy machine does not disturb it twice alike
+        small_cost = cost(lambda: parse(small))
+        big_cost = cost(lambda: parse(big))
+        bound = FACTOR * SLACK * max(small_cost, baseline)
+        if big_cost <= bound:
+            return
     assert big_cost <= bound, (
         f"{len(big)} characters took {big_cost * 1e6:.0f} us, {len(small)} took {small_cost * 1e6:.0f} us "
         f"(typical input: {baseline * 1e6:.0f} us): more than linear"
