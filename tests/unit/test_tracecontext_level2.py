@@ -13,10 +13,10 @@ import logging
 import pytest
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import TraceFlags
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 import tracing
+from tracing._span_context import RANDOM_FLAG
 from tracing.propagation import (
     HEADERS_GETTER,
     HEADERS_SETTER,
@@ -126,14 +126,16 @@ def test_a_higher_version_is_sent_on_as_version_00_without_its_unknown_fields():
 
 
 def test_a_child_keeps_the_random_flag_and_a_new_root_sets_it():
+    """Where opentelemetry-api names the random flag (RANDOM_FLAG != 0) the SDK keeps it for children
+    and sets it for roots; the propagator reads and writes it either way."""
     provider = TracerProvider(shutdown_on_exit=False)
     tracer = provider.get_tracer("t")
-    for incoming, expected in ((f"00-{T}-{S}-03", 3), (f"00-{T}-{S}-01", 1)):
+    for incoming, expected in ((f"00-{T}-{S}-03", 1 | RANDOM_FLAG), (f"00-{T}-{S}-01", 1)):
         parent = extract({"traceparent": incoming}, HEADERS_GETTER)
         with tracer.start_as_current_span("child", context=parent) as span:
             assert int(span.get_span_context().trace_flags) == expected
     with tracer.start_as_current_span("root") as span:
-        assert span.get_span_context().trace_flags & TraceFlags.RANDOM_TRACE_ID
+        assert span.get_span_context().trace_flags & 2 == RANDOM_FLAG
 
 
 # -- tracestate ------------------------------------------------------------------------------------

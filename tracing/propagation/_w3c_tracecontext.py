@@ -26,14 +26,15 @@ from opentelemetry.propagators import textmap
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext
 
 from .._runtime_context import span_context_in, with_span
-from .._span_context import FLAGS, RANDOM_FLAG, SPAN_ID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
+from .._span_context import FLAGS, SPAN_ID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
 from ._w3c_tracestate import parse_tracestate
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 # Version 00 is 55 characters; later versions add fields. Longer than this is not a traceparent.
 MAX_TRACEPARENT = 512
-KNOWN_FLAGS = 0x01 | RANDOM_FLAG  # sampled, random-trace-id
+# sampled, random-trace-id (kept on the wire even where opentelemetry-api does not name it)
+KNOWN_FLAGS = 0x01 | 0x02
 _HEX = b"0123456789abcdef"
 _OWS = " \t"
 _log = logging.getLogger("kubetrace.propagation")
