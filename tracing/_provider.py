@@ -13,7 +13,6 @@ from opentelemetry import context as context_api
 from opentelemetry import propagate
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
-from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
@@ -22,6 +21,7 @@ from ._resource import build_resource
 from ._sampler import build_sampler
 from .config import Resolved, Settings, resolve
 from .propagation import CONFIGURED_TRUST, TRUST_ALL, TrustPolicy, trust_policy_named
+from .propagation._named import build_propagator
 
 _log = logging.getLogger("kubetrace")
 _lock = threading.Lock()
@@ -186,32 +186,6 @@ def _install_global(provider: trace_api.TracerProvider) -> bool:
     trace_api.set_tracer_provider(provider)
     _installed_by_us = provider
     return True
-
-
-def build_propagator(names: tuple[str, ...]) -> CompositePropagator:
-    """OTEL_PROPAGATORS names -> one composite propagator (an empty one for "none")."""
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    from .propagation._w3c_baggage import W3CBaggagePropagator
-
-    def b3():
-        from opentelemetry.propagators.b3 import B3SingleFormat
-
-        return B3SingleFormat()
-
-    def b3multi():
-        from opentelemetry.propagators.b3 import B3MultiFormat
-
-        return B3MultiFormat()
-
-    def jaeger():
-        from opentelemetry.propagators.jaeger import JaegerPropagator
-
-        return JaegerPropagator()
-
-    factories = {"tracecontext": TraceContextTextMapPropagator, "baggage": W3CBaggagePropagator}
-    factories.update(b3=b3, b3multi=b3multi, jaeger=jaeger)
-    return CompositePropagator([factories[n]() for n in names if n in factories])
 
 
 def _adopt_parent_from_environment(settings: Settings) -> Context | None:

@@ -1,10 +1,13 @@
-"""SpanContext fields by position, and NonRecordingSpan without its __init__, for the per-request hot path.
+"""SpanContext fields by position, NonRecordingSpan without its __init__, and TraceState without its
+key check: what kubetrace reads and builds of opentelemetry-api's span types beyond their public API.
 
 opentelemetry-api's SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags, trace_state,
 is_valid) whose fields are read through properties: a Python call each, and an unsampled RPC read
-a dozen of them. Indexing reads the same values for nothing. The layout is checked once, here, at
-import: if a future opentelemetry-api changes it, kubetrace refuses to import with this message
-rather than read the wrong field.
+a dozen of them. Indexing reads the same values for nothing. Its TraceState checks keys by the W3C
+Trace Context Level 1 grammar and drops what Level 2 allows (`1vendor`, `tenant@vendor@x`):
+trace_state() builds one from members our Level 2 parser has already checked. Both are checked once,
+here, at import: if a future opentelemetry-api changes them, kubetrace refuses to import with this
+message rather than read the wrong field or lose trace state.
 """
 
 from __future__ import annotations
@@ -17,6 +20,18 @@ _MAX_TRACE_ID, _MAX_SPAN_ID = (1 << 128) - 1, (1 << 64) - 1
 FLAGS = {bits: TraceFlags(bits) for bits in range(256)}  # TraceFlags(int) per span costs a call
 # W3C trace context level 2's "random trace id" flag, which a child keeps; 0 where the API lacks it.
 RANDOM_FLAG = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
+
+
+def trace_state(members: dict[str, str]) -> TraceState:
+    """A TraceState of `members`, in order, as given: the caller has checked them by the Level 2
+    grammar (tracing/propagation/_w3c_tracestate.py). TraceState([...]) would check them again by the
+    Level 1 grammar and drop, with a warning per request, keys current tracers send."""
+    state = _NEW_STATE(TraceState)
+    state._dict = members
+    return state
+
+
+_NEW_STATE = object.__new__
 
 
 def new(
@@ -61,4 +76,20 @@ def _check_layout() -> None:
         )
 
 
+def _check_trace_state() -> None:
+    members = {"1tenant@vendor@x": "v", "k": "w"}  # a Level 2 key the constructor refuses
+    built = trace_state(dict(members))
+    if (
+        vars(TraceState([("k", "w")])) != {"_dict": {"k": "w"}}
+        or dict(built) != members
+        or len(built) != 2
+        or built.to_header() != "1tenant@vendor@x=v,k=w"
+    ):
+        raise ImportError(
+            "kubetrace: this opentelemetry-api's TraceState does not hold its members in `_dict` as "
+            "kubetrace builds it; install an opentelemetry-api version kubetrace supports (see pyproject.toml)"
+        )
+
+
 _check_layout()
+_check_trace_state()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote_plus
+from urllib.parse import quote
 
 import pytest
 from opentelemetry import baggage, context
@@ -17,7 +17,7 @@ from tracing.propagation import (
     inject,
     set_baggage,
 )
-from tracing.propagation._baggage import MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_TOTAL_BYTES
+from tracing.propagation._w3c_baggage import MAX_HEADER_BYTES, MAX_MEMBERS
 
 
 def _sent(ctx) -> dict[str, str]:
@@ -53,22 +53,42 @@ def test_an_invalid_key_is_dropped(key, caplog):
     assert "dropped" in caplog.text
 
 
-def test_an_entry_over_the_per_entry_limit_is_dropped_counting_encoded_bytes():
-    fits = "v" * (MAX_ENTRY_BYTES - len("k="))
+def test_one_rule_for_entries_set_and_received():
+    """W3C Baggage has no per-entry limit, only floors for the whole header: an entry larger than
+    the old 4096-byte entry limit is kept whether it is set here or received, and sent on whole."""
+    big = "v" * 5000
+    received = extract({"baggage": f"k={big}"}, HEADERS_GETTER)
+    assert get_baggage("k", received) == big == get_baggage("k", set_baggage("k", big))
+    assert _sent(received) == _sent(set_baggage("k", big)) == {"baggage": f"k={big}"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "v" * (MAX_HEADER_BYTES - len("k=") + 1),
+        # é is two UTF-8 bytes, six once percent-encoded: the limit is on what goes on the wire.
+        "é" * (MAX_HEADER_BYTES // 6 + 1),
+    ],
+    ids=["one byte over", "over once encoded"],
+)
+def test_an_entry_that_cannot_fit_is_neither_set_nor_received(value):
+    fits = "v" * (MAX_HEADER_BYTES - len("k="))
     assert get_baggage("k", set_baggage("k", fits)) == fits
-    assert baggage_items(set_baggage("k", fits + "v")) == {}
-    # é is two UTF-8 bytes, six once percent-encoded: the limit is on what goes on the wire.
-    wide = "é" * (MAX_ENTRY_BYTES // 6 + 1)
-    assert len(wide) < MAX_ENTRY_BYTES and len(quote_plus(wide)) > MAX_ENTRY_BYTES
-    assert baggage_items(set_baggage("k", wide)) == {}
+    assert len(value) <= MAX_HEADER_BYTES < len("k=" + quote(value))
+    assert baggage_items(set_baggage("k", value)) == {}
+    header = "k=" + quote(value)
+    assert baggage_items(extract({"baggage": f"small=1,{header},after=2"}, HEADERS_GETTER)) == {
+        "small": "1",
+        "after": "2",
+    }
 
 
 def test_entries_beyond_the_member_limit_are_dropped_and_earlier_ones_kept():
     ctx = context.get_current()
-    for i in range(MAX_ENTRIES + 5):
+    for i in range(MAX_MEMBERS + 5):
         ctx = set_baggage(f"k{i}", "v", ctx)
     items = baggage_items(ctx)
-    assert list(items) == [f"k{i}" for i in range(MAX_ENTRIES)]
+    assert list(items) == [f"k{i}" for i in range(MAX_MEMBERS)]
     assert baggage_items(extract(_sent(ctx), HEADERS_GETTER)) == items
 
 
@@ -80,15 +100,15 @@ def test_an_entry_that_would_overflow_the_header_is_dropped_and_smaller_later_on
     ctx = set_baggage("small", "y", ctx)
     assert sorted(baggage_items(ctx)) == ["big0", "big1", "big2", "small"]
     header = _sent(ctx)["baggage"]
-    assert len(header) <= MAX_TOTAL_BYTES
+    assert len(header) <= MAX_HEADER_BYTES
     assert baggage_items(extract({"baggage": header}, HEADERS_GETTER)) == baggage_items(ctx)
 
 
 def test_replacing_a_value_is_judged_on_the_new_value():
     ctx = set_baggage("k", "x" * 4000)
-    ctx = set_baggage("other", "x" * 4090, ctx)  # "other=" + 4090: exactly the per-entry limit
+    ctx = set_baggage("other", "x" * 4090, ctx)  # 4002 + "," + 4096 bytes: fits
     assert get_baggage("k", set_baggage("k", "x" * 100, ctx)) == "x" * 100
-    # 4096 + "," + 4096 bytes: each entry fits, the header would not, so the old value stays.
+    # 4096 + "," + 4096 bytes: the header would not fit, so the old value stays.
     assert get_baggage("k", set_baggage("k", "x" * 4094, ctx)) == "x" * 4000
 
 

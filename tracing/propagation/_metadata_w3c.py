@@ -11,20 +11,17 @@ with any other configuration they take the generic route. Both give the same res
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, MutableSequence
 from typing import TYPE_CHECKING
 
 from opentelemetry import propagate
 from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context
-from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
     NonRecordingSpan,
     SpanContext,
 )
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from .._runtime_context import SPAN_KEY, with_span
@@ -36,7 +33,9 @@ from .._span_context import (
     TRACE_STATE,
 )
 from ._carriers import METADATA_GETTER, METADATA_SETTER
+from ._composite import IsolatingCompositePropagator
 from ._w3c_baggage import W3CBaggagePropagator
+from ._w3c_tracecontext import KNOWN_FLAGS, TraceContextPropagator, parse_traceparent
 from ._wire import extract, inject
 
 if TYPE_CHECKING:
@@ -57,9 +56,9 @@ class _GlobalTextmap:
 # every RPC (a microsecond inside a real one), and falls back to the function should it go.
 _textmap = propagate if hasattr(propagate, "_HTTP_TEXT_FORMAT") else _GlobalTextmap()
 _EMPTY = Context()
-_TRACEPARENT_RE: re.Pattern = TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT_RE
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _HEX = b"0123456789abcdef"
+_SEVERAL = object()  # more than one traceparent: invalid, the trace restarts
 
 
 class _Configured:
@@ -73,9 +72,10 @@ class _Configured:
 
     def check(self, textmap) -> bool:
         self.textmap = textmap
-        parts = getattr(textmap, "_propagators", None) if type(textmap) is CompositePropagator else None
+        composite = type(textmap) is IsolatingCompositePropagator
+        parts = getattr(textmap, "_propagators", None) if composite else None
         kinds = [type(p) for p in parts] if parts is not None else None
-        self.w3c = kinds == [TraceContextTextMapPropagator, W3CBaggagePropagator]
+        self.w3c = kinds == [TraceContextPropagator, W3CBaggagePropagator]
         if self.w3c:
             self.trace_context, self.baggage = parts
         return self.w3c
@@ -140,40 +140,37 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
     traceparent = None
     for key, value in metadata:
         if key == "traceparent":
-            if traceparent is None and isinstance(value, str):
-                traceparent = value  # the first one, as the propagator's getter gives it
+            if isinstance(value, str):  # what the propagator's getter gives it
+                traceparent = value if traceparent is None else _SEVERAL
         elif key == "tracestate" or key == "baggage":
             return None
-    if traceparent is None:
+    if traceparent is None or traceparent is _SEVERAL:
         return INVALID_SPAN_CONTEXT
-    try:
-        tp = traceparent
-        version = None
-        if (
-            len(tp) == 55
-            and tp[2] == "-"
-            and tp[35] == "-"
-            and tp[52] == "-"
-            and tp.encode().translate(None, _HEX) == b"---"
-        ):
-            # The canonical form (what every tracer sends): lowercase hex fields at fixed places.
-            # Split, they are what the propagator's regex reads, at half its cost and without the
-            # regex engine (cold inside a real RPC). Anything else is left to the regex.
-            version, trace_id, span_id, flags = tp.split("-")
-            rest = None
-        if version is None:
-            match = _TRACEPARENT_RE.search(tp)
-            if match is None:
-                return INVALID_SPAN_CONTEXT
-            version, trace_id, span_id, flags, rest = match.groups()
-        if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN or version == "ff" or (version == "00" and rest):
-            return INVALID_SPAN_CONTEXT  # what TraceContextTextMapPropagator ignores
+    tp = traceparent
+    if (
+        len(tp) == 55
+        and tp[2] == "-"
+        and tp[35] == "-"
+        and tp[52] == "-"
+        and tp.isascii()
+        and tp.encode().translate(None, _HEX) == b"---"
+    ):
+        # The canonical form (what every tracer sends): lowercase hex fields at fixed places,
+        # read by splitting, without the call to parse_traceparent(), which answers the same.
+        version, trace_id, span_id, flags = tp.split("-")
+        if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN or version == "ff":
+            return INVALID_SPAN_CONTEXT
         # new() without its call: both ids are non-zero hex of the right length, so valid.
-        fields = (int(trace_id, 16), int(span_id, 16), True, FLAGS[int(flags, 16)], DEFAULT_TRACE_STATE, True)
+        fields = (
+            int(trace_id, 16),
+            int(span_id, 16),
+            True,
+            FLAGS[int(flags, 16) & KNOWN_FLAGS],
+            DEFAULT_TRACE_STATE,
+            True,
+        )
         return tuple.__new__(SpanContext, fields)
-    except Exception:
-        _log.debug("ignored malformed trace context", exc_info=True)
-        return INVALID_SPAN_CONTEXT
+    return parse_traceparent(tp) or INVALID_SPAN_CONTEXT
 
 
 def child_traceparent(starter: SpanStarter, context: Context) -> str | SpanContext | int | None:
