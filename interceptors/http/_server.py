@@ -19,6 +19,7 @@ import tracing
 from tracing import SpanStarter, safe_invoke
 from tracing.propagation import CONFIGURED_TRUST, TRUST_ALL, extract
 
+from .._authority import MAX_AUTHORITY_LENGTH
 from ..k8s import RequestInfo, parse_request_info
 from . import _k8s
 from ._options import Options
@@ -35,7 +36,6 @@ from ._semconv import (
     URL_QUERY,
     URL_SCHEME,
     USER_AGENT,
-    default_port,
     protocol_version,
     put_method,
     span_name,
@@ -117,13 +117,14 @@ class ServerRecipe:
 
     def _new_origin(self, scheme: str, host: str | None, server: Sequence[Any] | None) -> dict[str, Any]:
         """url.scheme, server.address and server.port, built once per scheme and Host (or listening
-        address): a service sees few. Host is request-controlled, so the cache is bounded."""
-        address, port = server_address(host, server)
+        address): a service sees few. Host is request-controlled, so the cache is bounded, and so are its keys."""
+        address, port = server_address(scheme, host, server)
         origin: dict[str, Any] = {URL_SCHEME: scheme}
         if address:
             origin[SERVER_ADDRESS] = address
-            origin[SERVER_PORT] = port if port is not None else default_port(scheme)
-        if len(self._origins) < _MAX_ORIGINS:
+            if port is not None:
+                origin[SERVER_PORT] = port
+        if len(self._origins) < _MAX_ORIGINS and (host is None or len(host) <= MAX_AUTHORITY_LENGTH):
             self._origins[(scheme, host or server)] = origin
         return origin
 
