@@ -24,7 +24,7 @@ from ..k8s import RequestInfo, parse_request_info
 from . import _k8s
 from ._options import Options
 from ._outcome import SERVER_ERROR_FROM, record_outcome
-from ._redact import redact_query
+from ._redact import redact_path, redact_query
 from ._request import ServerRequest, server_address
 from ._semconv import (
     CLIENT_ADDRESS,
@@ -105,7 +105,8 @@ class ServerRecipe:
         attributes = (
             self._origins.get((scheme, host or server)) or self._new_origin(scheme, host, server)
         ).copy()
-        attributes[URL_PATH] = path
+        # redact_path's test, inlined: hot
+        attributes[URL_PATH] = path if "=" not in path and "@" not in path else redact_path(path)
         name_method = put_method(attributes, method)
         if query:
             attributes[URL_QUERY] = redact_query(query[:_MAX_TEXT])
