@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from .._authority import split_host_port
+
 # Peer strings ("ipv4:10.0.0.1:5000") and targets ("ipv4:10.0.0.1:5000,10.0.0.2:5000") share these.
 _ADDRESS_SCHEMES = ("ipv4:", "ipv6:")
 _SOCKET_SCHEMES = ("unix-abstract:", "unix:")
@@ -32,28 +34,14 @@ def _attributes(where: str | bytes | None, prefix: str) -> dict[str, str | int]:
     return out
 
 
-def _host_port(where: str) -> tuple[str, int | None]:
+def _host_port(where: str) -> tuple[str | None, int | None]:
     for scheme in _SOCKET_SCHEMES:
         if where.startswith(scheme):
             path = where[len(scheme) :]
             return (path[2:] if path.startswith("///") else path), None
     for scheme in _ADDRESS_SCHEMES:
         if where.startswith(scheme):
-            return _split(where[len(scheme) :].split(",", 1)[0])
+            return split_host_port(where[len(scheme) :].split(",", 1)[0])[:2]
     if "://" in where:  # dns:///host:port, dns://resolver/host:port, xds:///name
         where = where.split("://", 1)[1].split("/", 1)[-1]
-    return _split(where)
-
-
-def _split(hostport: str) -> tuple[str, int | None]:
-    if hostport.startswith("["):
-        host, _, rest = hostport[1:].partition("]")
-        return host, _port(rest[1:]) if rest.startswith(":") else None
-    if hostport.count(":") != 1:  # a bare name, or an IPv6 address without brackets
-        return hostport, None
-    host, _, port = hostport.partition(":")
-    return host, _port(port)
-
-
-def _port(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return split_host_port(where)[:2]

@@ -31,9 +31,12 @@ Options (keyword arguments; an argument wins over the environment):
     kubernetes        default True
 Hooks run only for sampled requests, and a hook that raises is logged once and ignored.
 
-Headers are captured only when listed in OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_{SERVER,CLIENT}_{REQUEST,RESPONSE}
-(values of those matching OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS become "[REDACTED]");
-Authorization, Proxy-Authorization, Cookie and Set-Cookie never are.
+Headers are captured only when listed in OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_{SERVER,CLIENT}_{REQUEST,RESPONSE};
+Authorization, Proxy-Authorization, Cookie and Set-Cookie never are. Captured headers whose names
+contain a credential word (token, secret, passw, auth, key, signature, credential, session, cookie) or
+match OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS are recorded as "[REDACTED]". URL
+userinfo and credential-like query parameters are redacted in url.*, captured header values and
+exception events alike (the README lists them).
 """
 
 from typing import Any

@@ -1,8 +1,12 @@
 """Opt-in capture of HTTP headers as span attributes, with sanitisation.
 
-Entries are case-insensitive regular expressions matched against the whole header name (a plain
-name is one). Authorization, Proxy-Authorization, Cookie and Set-Cookie are never captured, whatever
-the configuration: they carry credentials, and a capture list is too easy to get wrong.
+Capture entries are case-insensitive regular expressions matched against the whole header name (a
+plain name is one). Authorization, Proxy-Authorization, Cookie and Set-Cookie are never captured,
+whatever the configuration: they carry credentials, and a capture list is too easy to get wrong.
+Sanitize entries, as in OpenTelemetry's contrib instrumentations, are searched for anywhere in the
+name; a captured header they find is recorded as "[REDACTED]". Names that carry credentials by
+convention are always sanitized (DEFAULT_SANITIZED), the configured entries are added to them. Every
+captured value also has URL userinfo and credential-like parameters redacted (a Location, a Referer).
 """
 
 from __future__ import annotations
@@ -11,9 +15,26 @@ import logging
 import re
 from collections.abc import Iterable
 
+from ._redact import redact_text
+
 NEVER_CAPTURED = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+# Words that name a credential-bearing header wherever they appear in its name: X-Api-Key,
+# X-Auth-Token, X-Amz-Security-Token, X-Vault-Token, Private-Token, X-Csrf-Token, Ocp-Apim-Subscription-Key,
+# X-Registry-Auth, X-Goog-Iam-Authorization-Token, X-Client-Secret, X-Session-Id, X-Amz-Signature...
+DEFAULT_SANITIZED = (
+    "token",
+    "secret",
+    "passw",
+    "auth",
+    "key",
+    "signature",
+    "credential",
+    "session",
+    "cookie",
+)
 SANITIZED = "[REDACTED]"
 MAX_VALUE_LENGTH = 1024  # header values are request-controlled: bound what lands on a span
+MAX_NAME_LENGTH = 256  # and so are names, which user patterns are matched against
 
 _log = logging.getLogger("kubetrace.http")
 
@@ -24,9 +45,10 @@ class HeaderCapture:
     __slots__ = ("_capture", "_prefix", "_sanitize", "enabled")
 
     def __init__(self, prefix: str, patterns: Iterable[str], sanitize: Iterable[str] = ()):
+        """`sanitize`: entries added to DEFAULT_SANITIZED."""
         self._prefix = prefix
         self._capture = _compile(patterns)
-        self._sanitize = _compile(sanitize)
+        self._sanitize = _compile((*DEFAULT_SANITIZED, *sanitize))
         self.enabled = self._capture is not None
 
     def attributes(self, headers: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -36,11 +58,14 @@ class HeaderCapture:
             return out
         for name, value in headers:
             name = name.lower()
-            if name in NEVER_CAPTURED or self._capture.fullmatch(name) is None:
+            if len(name) > MAX_NAME_LENGTH or name in NEVER_CAPTURED or self._capture.fullmatch(name) is None:
                 continue
-            if self._sanitize is not None and self._sanitize.fullmatch(name) is not None:
-                value = SANITIZED
-            out.setdefault(self._prefix + name, []).append(value[:MAX_VALUE_LENGTH])
+            value = (
+                SANITIZED
+                if self._sanitize.search(name) is not None
+                else redact_text(value)[:MAX_VALUE_LENGTH]
+            )
+            out.setdefault(self._prefix + name, []).append(value)
         return out
 
 

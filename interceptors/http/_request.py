@@ -9,6 +9,9 @@ from opentelemetry.propagators.textmap import Getter
 
 from tracing.propagation import Caller
 
+from .._authority import port_number, split_host_port
+from ._semconv import default_port
+
 
 class HeaderReader(Getter[Any]):
     """How the configured propagators, and the recipe, read one adapter's request headers."""
@@ -51,26 +54,17 @@ class ServerRequest(NamedTuple):
         return Caller("http", self.client, lambda name: reader.value(carrier, name.lower()), self.native)
 
 
-def server_address(host: str | None, server: Sequence[Any] | None) -> tuple[str | None, int | None]:
-    """server.address and server.port: from the Host header, else the listening address."""
-    return _split_host(host) if host else _listening(server)
-
-
-def _listening(server: Sequence[Any] | None) -> tuple[str | None, int | None]:
-    """ASGI's (host, port), or WSGI's (SERVER_NAME, SERVER_PORT) whose port is a string."""
+def server_address(
+    scheme: str, host: str | None, server: Sequence[Any] | None
+) -> tuple[str | None, int | None]:
+    """server.address and server.port: from the Host header, else the listening address; the scheme's
+    default port when none is given. A Host that is not one counts as absent; a bad port gives none."""
+    if host:
+        address, port, valid = split_host_port(host)
+        if address is not None:
+            return address, port if port is not None or not valid else default_port(scheme)
     if not server or not server[0]:
         return None, None
-    port = server[1] if len(server) > 1 else None
-    if isinstance(port, str):
-        port = int(port) if port.isdigit() else None
-    return server[0], port
-
-
-def _split_host(host: str) -> tuple[str, int | None]:
-    """The (address, port if given) of a Host header: example.com:8080, [::1]:8080, example.com."""
-    if host.startswith("["):
-        address, _, rest = host[1:].partition("]")
-        digits = rest[1:] if rest.startswith(":") else ""
-    else:
-        address, _, digits = host.partition(":")
-    return address, int(digits) if digits.isdigit() else None
+    # ASGI's (host, port), or WSGI's (SERVER_NAME, SERVER_PORT) whose port is a string
+    port = port_number(server[1]) if len(server) > 1 else None
+    return server[0], port if port is not None else default_port(scheme)

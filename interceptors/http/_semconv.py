@@ -17,6 +17,8 @@ CLIENT_ADDRESS = "client.address"
 USER_AGENT = "user_agent.original"
 PROTOCOL_VERSION = "network.protocol.version"
 ERROR_TYPE = "error.type"
+EXCEPTION_MESSAGE = "exception.message"
+EXCEPTION_STACKTRACE = "exception.stacktrace"
 
 # RFC 9110 methods, PATCH (RFC 5789) and QUERY: anything else is reported as _OTHER.
 _KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY")

@@ -19,11 +19,12 @@ import tracing
 from tracing import SpanStarter, safe_invoke
 from tracing.propagation import CONFIGURED_TRUST, TRUST_ALL, extract
 
+from .._authority import MAX_AUTHORITY_LENGTH
 from ..k8s import RequestInfo, parse_request_info
 from . import _k8s
 from ._options import Options
 from ._outcome import SERVER_ERROR_FROM, record_outcome
-from ._redact import redact_query
+from ._redact import redact_path, redact_query
 from ._request import ServerRequest, server_address
 from ._semconv import (
     CLIENT_ADDRESS,
@@ -35,7 +36,6 @@ from ._semconv import (
     URL_QUERY,
     URL_SCHEME,
     USER_AGENT,
-    default_port,
     protocol_version,
     put_method,
     span_name,
@@ -105,7 +105,8 @@ class ServerRecipe:
         attributes = (
             self._origins.get((scheme, host or server)) or self._new_origin(scheme, host, server)
         ).copy()
-        attributes[URL_PATH] = path
+        # redact_path's test, inlined: hot
+        attributes[URL_PATH] = path if "=" not in path and "@" not in path else redact_path(path)
         name_method = put_method(attributes, method)
         if query:
             attributes[URL_QUERY] = redact_query(query[:_MAX_TEXT])
@@ -117,13 +118,14 @@ class ServerRecipe:
 
     def _new_origin(self, scheme: str, host: str | None, server: Sequence[Any] | None) -> dict[str, Any]:
         """url.scheme, server.address and server.port, built once per scheme and Host (or listening
-        address): a service sees few. Host is request-controlled, so the cache is bounded."""
-        address, port = server_address(host, server)
+        address): a service sees few. Host is request-controlled, so the cache is bounded, and so are its keys."""
+        address, port = server_address(scheme, host, server)
         origin: dict[str, Any] = {URL_SCHEME: scheme}
         if address:
             origin[SERVER_ADDRESS] = address
-            origin[SERVER_PORT] = port if port is not None else default_port(scheme)
-        if len(self._origins) < _MAX_ORIGINS:
+            if port is not None:
+                origin[SERVER_PORT] = port
+        if len(self._origins) < _MAX_ORIGINS and (host is None or len(host) <= MAX_AUTHORITY_LENGTH):
             self._origins[(scheme, host or server)] = origin
         return origin
 
