@@ -8,7 +8,7 @@ Kubernetes annotations and the environment carrier:
   that would catch it), and neither does writing a hostile context;
 - the parent is exactly the one a reference reading of the input (written here from each format's
   specification) finds, or none: never another;
-- time per input is linear in its size, against a baseline measured in the same run.
+- time per input is linear in its size, against the same call on a smaller input in the same run.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 from testkit.carriers import CARRIERS, Fields
-from testkit.linear import assert_linear, cost
+from testkit.linear_time import assert_linear
 
 import tracing
 from tracing.propagation import (
@@ -378,7 +378,6 @@ def test_time_is_linear_in_the_input(carrier, fmt, head, chunk, tail):
     propagate.set_global_textmap(tracing.build_propagator(fmt_.propagators))
     extract = CARRIERS[carrier]
     valid = fmt_.encode(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, 1)
-    baseline = cost(lambda: extract(valid))
     index = next(i for i, (k, _) in enumerate(valid) if k == fmt_.identity)
     value = valid[index][1]
     cut = len(value) if isinstance(head, str) else min(head, len(value))
@@ -391,7 +390,7 @@ def test_time_is_linear_in_the_input(carrier, fmt, head, chunk, tail):
     def fields(run: str) -> list[tuple[str, str]]:
         return [*valid[:index], (fmt_.identity, run), *valid[index + 1 :]]
 
-    assert_linear(lambda run: extract(fields(run)), lambda n: prefix + chunk * n + suffix, 150, baseline)
+    assert_linear(lambda run: extract(fields(run)), lambda n: prefix + chunk * n + suffix, 150)
 
 
 def test_the_timing_property_catches_a_quadratic_parser():
@@ -399,11 +398,8 @@ def test_the_timing_property_catches_a_quadratic_parser():
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     regex = TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT_RE
-    baseline = cost(lambda: regex.search(_traceparent(1, 2, 1)))
-    with pytest.raises(AssertionError, match="more than linear"):
-        assert_linear(
-            regex.search, lambda n: f"01-{'1' * 32}-{'2' * 16}-01-" + "\t" * n + "\nx", 200, baseline
-        )
+    with pytest.raises(AssertionError, match="not linear"):
+        assert_linear(regex.search, lambda n: f"01-{'1' * 32}-{'2' * 16}-01-" + "\t" * n + "\nx", 200)
 
 
 def test_hostile_percent_escapes_cost_only_themselves():

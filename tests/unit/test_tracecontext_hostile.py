@@ -7,7 +7,7 @@ import pytest
 from opentelemetry import baggage, propagate, trace
 from opentelemetry.propagators.textmap import TextMapPropagator
 from testkit.carriers import CARRIERS
-from testkit.linear import assert_linear, cost
+from testkit.linear_time import assert_linear
 
 import tracing
 from tracing.propagation._composite import IsolatingCompositePropagator
@@ -30,12 +30,11 @@ def test_a_tab_run_before_a_line_break_costs_linear_time(carrier):
     """Defect 1: `01-<ids>-01-` + tabs + "\\nx" made the propagator's regex backtrack: a second of CPU
     for 16,000 tabs. Every carrier now reads it in time linear in its size (and ignores it)."""
     extract = CARRIERS[carrier]
-    baseline = cost(lambda: extract([("traceparent", VALID)]))
 
     def hostile(tabs: int) -> str:
         return f"01-{T}-{S}-01-" + "\t" * tabs + "\nx"
 
-    assert_linear(lambda value: extract([("traceparent", value)]), hostile, 500, baseline)
+    assert_linear(lambda value: extract([("traceparent", value)]), hostile, 500)
     assert _parent(extract([("traceparent", hostile(16000))])) is None
 
 
