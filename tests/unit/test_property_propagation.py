@@ -393,13 +393,15 @@ def test_time_is_linear_in_the_input(carrier, fmt, head, chunk, tail):
     assert_linear(lambda run: extract(fields(run)), lambda n: prefix + chunk * n + suffix, 150)
 
 
-def test_the_timing_property_catches_a_quadratic_parser():
-    """The bound is not vacuous: the regex opentelemetry-api reads traceparent with fails it."""
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+# opentelemetry-api read traceparent with this pattern up to 1.45.1: `(-.*)?[ \t]*$` backtracks over a
+# run of blanks that ends before a line break. Kept here, not imported, as later releases changed it.
+_BACKTRACKING = re.compile("^[ \t]*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?[ \t]*$")
 
-    regex = TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT_RE
+
+def test_the_timing_property_catches_a_quadratic_parser():
+    """The bound is not vacuous: the regex opentelemetry-api once read traceparent with fails it."""
     with pytest.raises(AssertionError, match="not linear"):
-        assert_linear(regex.search, lambda n: f"01-{'1' * 32}-{'2' * 16}-01-" + "\t" * n + "\nx", 200)
+        assert_linear(_BACKTRACKING.search, lambda n: f"01-{'1' * 32}-{'2' * 16}-01-" + "\t" * n + "\nx", 200)
 
 
 def test_hostile_percent_escapes_cost_only_themselves():
