@@ -28,9 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
 
 from _libraries import Installed, install
-from _load import GRPC_METHOD
 
-SERVERS = ("grpc", "aio", "wsgi", "asgi")
 GRPC_WORKERS = HTTP_THREADS = 8
 
 
@@ -44,18 +42,9 @@ def _stopped(installed: Installed) -> None:
     print(f"drain {time.perf_counter() - start:.3f}", flush=True)
 
 
-def _add_echo(server, echo) -> None:
-    """The echo method, added as generated code adds a service: a generic handler and registered methods."""
-    import grpc
-
-    service, method = GRPC_METHOD.strip("/").split("/")
-    methods = {method: grpc.unary_unary_rpc_method_handler(echo)}
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(service, methods)])
-    server.add_registered_method_handlers(service, methods)
-
-
 def serve_grpc(impl: str, installed: Installed) -> None:
     import grpc
+    from _echo import add_echo
 
     if impl == "upstream":
         from opentelemetry.instrumentation.grpc import GrpcInstrumentorServer
@@ -66,7 +55,7 @@ def serve_grpc(impl: str, installed: Installed) -> None:
         from interceptors.grpc import instrument_server
 
         server = instrument_server(server)
-    _add_echo(server, lambda request, context: request)
+    add_echo(server, lambda request, context: request)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     stop = threading.Event()
@@ -83,6 +72,7 @@ async def _echo(request, context):
 
 async def _serve_aio(impl: str) -> None:
     import grpc.aio
+    from _echo import add_echo
 
     if impl == "upstream":
         from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorServer
@@ -93,7 +83,7 @@ async def _serve_aio(impl: str) -> None:
         from interceptors.grpc import instrument_server
 
         server = instrument_server(server)
-    _add_echo(server, _echo)
+    add_echo(server, _echo)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     stop = asyncio.Event()

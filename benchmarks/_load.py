@@ -1,11 +1,10 @@
 """The load generator of capacity.py: uninstrumented client processes that keep a server saturated.
 
 Each process keeps `concurrency` requests in flight, back to back: grpc.aio unary calls on one
-channel per process, or GET requests on keep-alive HTTP/1.1 connections, one per thread, over
-blocking sockets with a minimal client. Those are the cheapest Python clients we measured for each
-wire (sync gRPC calls from threads cost the load process about 1.5x as much CPU per call, asyncio
-HTTP streams about 2x): on a small machine every microsecond the load spends is one the server
-does not get. Completed and failed requests are counted in a small shared file mapping, one slot
+channel per process (one thread, so no GIL hand-offs between client threads), or GET requests on
+keep-alive HTTP/1.1 connections, one per thread, over blocking sockets with a minimal client (in
+our measurements half the CPU per request of asyncio streams). On a small machine every
+microsecond the load spends is one the server does not get. Completed and failed requests are counted in a small shared file mapping, one slot
 per request stream, so the parent reads them at any instant without asking.
 
 No tracing is installed here: the only spans a run expects are the server's, one per request.
@@ -24,9 +23,7 @@ import threading
 import time
 from typing import NamedTuple
 
-GRPC_METHOD = "/bench.Echo/Unary"
 HTTP_PATH = "/users/42"
-PAYLOAD = b"x" * 64
 
 
 class LoadSpec(NamedTuple):
@@ -116,9 +113,10 @@ class _Streams(NamedTuple):
 
 async def _grpc_load(spec: LoadSpec, streams: _Streams) -> None:
     import grpc.aio
+    from _echo import METHOD, PAYLOAD
 
     async with grpc.aio.insecure_channel(f"{spec.host}:{spec.port}") as channel:
-        stub = channel.unary_unary(GRPC_METHOD)
+        stub = channel.unary_unary(METHOD)
 
         async def call() -> bool:
             try:

@@ -1,6 +1,6 @@
 """What tracing costs a saturated service, with every span exported for real: req/s, CPU, spans delivered.
 
-    python benchmarks/capacity.py                      # all four servers, 3 rounds: about 8 minutes
+    python benchmarks/capacity.py                      # all four servers, 4 rounds: about 9 minutes
     python benchmarks/capacity.py --protocols grpc --rounds 5
     python benchmarks/capacity.py --quick              # a smoke run: numbers are noise
 
@@ -159,6 +159,12 @@ def measure(server: str, variant: Variant, plan: Plan, receiver: Receiver) -> Sa
                 end = (time.perf_counter(), load.completed(), tree_cpu(service.pid), _others(load, receiver))
             service.send_signal(signal.SIGTERM)
             output, _ = service.communicate(timeout=120)
+            if service.returncode != 0:
+                errors.seek(0)
+                raise RuntimeError(
+                    f"capacity: the {variant.label} {server} service failed (exit {service.returncode}):\n"
+                    + errors.read().decode(errors="replace")[-4000:]
+                )
         finally:
             if service.poll() is None:
                 service.kill()
@@ -267,7 +273,7 @@ def result_line(summaries: dict[Variant, Summary]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=4.0, help="measured window of each run")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument(

@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
+from _echo import METHOD, PAYLOAD, add_echo
 from _libraries import dropping_provider
-from grpc_overhead import METHOD, PAYLOAD, add_echo
 from opentelemetry import propagate
 
 import tracing

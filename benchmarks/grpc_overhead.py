@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import grpc
 import grpc.aio
+from _echo import METHOD, PAYLOAD, add_echo
 from _libraries import SideBySide, dropping_provider
 from _receiver import Receiver
 from opentelemetry.instrumentation import grpc as upstream
@@ -60,8 +61,6 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from interceptors import grpc as ours
 
-METHOD = "/bench.Echo/Unary"
-PAYLOAD = b"x" * 64
 FLAVORS = ("sync", "aio")
 # again: a second uninstrumented variant, whose difference from bare is this run's noise (A/A);
 # noop: grpc's own interceptor plumbing with interceptors that do nothing.
@@ -96,14 +95,6 @@ class Tracers:
         self._unsampled.force_flush()
         for flush in self.flushes.values():
             flush()
-
-
-def add_echo(server, behaviour) -> None:
-    """The echo method, added as generated code adds a service: a generic handler and registered methods."""
-    service, method = METHOD.strip("/").split("/")
-    methods = {method: grpc.unary_unary_rpc_method_handler(behaviour)}
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(service, methods)])
-    server.add_registered_method_handlers(service, methods)
 
 
 class NoopServer(grpc.ServerInterceptor):
