@@ -21,8 +21,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-IMPLS = ("bare", "ours", "upstream")
-
 
 class Installed(NamedTuple):
     shutdown: Callable[[], object]  # flush and stop

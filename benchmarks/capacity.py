@@ -148,15 +148,7 @@ def measure(server: str, variant: Variant, plan: Plan, receiver: Receiver) -> Sa
             wire = "grpc" if server in ("grpc", "aio") else "http"
             spec = LoadSpec(wire, "127.0.0.1", port, plan.processes, 16 if wire == "grpc" else 8)
             with Load(spec) as load:
-                time.sleep(plan.warmup)
-                start = (
-                    time.perf_counter(),
-                    load.completed(),
-                    tree_cpu(service.pid),
-                    _others(load, receiver),
-                )
-                time.sleep(plan.seconds)
-                end = (time.perf_counter(), load.completed(), tree_cpu(service.pid), _others(load, receiver))
+                window = _window(load, service.pid, receiver, plan)
             service.send_signal(signal.SIGTERM)
             output, _ = service.communicate(timeout=120)
             if service.returncode != 0:
@@ -169,12 +161,11 @@ def measure(server: str, variant: Variant, plan: Plan, receiver: Receiver) -> Sa
             if service.poll() is None:
                 service.kill()
                 service.wait()
-    requests = end[1] - start[1]
     drain = next((float(line.split()[1]) for line in output.splitlines() if line.startswith("drain ")), 0.0)
     return Sample(
-        req_s=requests / (end[0] - start[0]),
-        cpu_ms=(end[2] - start[2]) / requests * 1e3,
-        load_us=(end[3] - start[3]) / requests * 1e6,
+        req_s=window.requests / window.seconds,
+        cpu_ms=window.cpu / window.requests * 1e3,
+        load_us=window.others_cpu / window.requests * 1e6,
         answered=load.completed(),
         delivered=receiver.settled_count(service_name, quiet=0.2),
         drain_s=drain,
@@ -182,8 +173,24 @@ def measure(server: str, variant: Variant, plan: Plan, receiver: Receiver) -> Sa
     )
 
 
-def _others(load: Load, receiver: Receiver) -> float:
-    return sum(tree_cpu(pid) for pid in load.pids()) + receiver.cpu_seconds()
+class _Window(NamedTuple):
+    seconds: float
+    requests: int
+    cpu: float  # seconds, the service's process tree
+    others_cpu: float  # seconds, the load generator's processes and the receiver
+
+
+def _window(load: Load, service: int, receiver: Receiver, plan: Plan) -> _Window:
+    """Warm up, then what the measured window saw."""
+
+    def now() -> tuple[float, ...]:
+        others = sum(tree_cpu(pid) for pid in load.pids()) + receiver.cpu_seconds()
+        return (time.perf_counter(), load.completed(), tree_cpu(service), others)
+
+    time.sleep(plan.warmup)
+    start = now()
+    time.sleep(plan.seconds)
+    return _Window(*(b - a for a, b in zip(start, now(), strict=True)))
 
 
 def run(servers: list[str], plan: Plan, seed: int) -> dict[tuple[str, Variant], list[Sample]]:
