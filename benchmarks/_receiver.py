@@ -129,21 +129,20 @@ def _grpc_server(counts: _Counts):
     return server, f"127.0.0.1:{port}"
 
 
+_DECOMPRESS = {"": bytes, "identity": bytes, "gzip": gzip.decompress, "deflate": zlib.decompress}
+
+
 def _http_server(counts: _Counts) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # the exporters keep their connection open
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            encoding = self.headers.get("Content-Encoding", "")
-            if encoding == "gzip":
-                body = gzip.decompress(body)
-            elif encoding == "deflate":
-                body = zlib.decompress(body)
-            if self.path != "/v1/traces":
-                self.send_error(404)
+            decompress = _DECOMPRESS.get(self.headers.get("Content-Encoding", ""))
+            if self.path != "/v1/traces" or decompress is None:
+                self.send_error(404 if decompress else 415)
                 return
-            counts.add(body)
+            counts.add(decompress(body))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
             self.send_header("Content-Length", "0")
