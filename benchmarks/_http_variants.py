@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +27,7 @@ from interceptors.http import AsgiMiddleware, TracingTransport, WsgiMiddleware, 
 
 Run = Callable[[int], float]
 Round = Callable[[], Any]  # a context manager yielding Run
+Providers = Mapping[str, TracerProvider | None]  # "ours" / "upstream" -> the tracer_provider it is given
 
 
 # -- WSGI, called directly --------------------------------------------------------------------------
@@ -82,12 +83,12 @@ def wsgi_round(app: Any, environ: dict) -> Round:
     return round_
 
 
-def wsgi_variants(provider: TracerProvider, path: str, flags: str) -> dict[str, Round]:
+def wsgi_variants(providers: Providers, path: str, flags: str) -> dict[str, Round]:
     environ = wsgi_environ(path, flags)
     return {
         "bare": wsgi_round(wsgi_app, environ),
-        "ours": wsgi_round(WsgiMiddleware(wsgi_app, tracer_provider=provider), environ),
-        "upstream": wsgi_round(UpstreamWsgi(wsgi_app, tracer_provider=provider), environ),
+        "ours": wsgi_round(WsgiMiddleware(wsgi_app, tracer_provider=providers["ours"]), environ),
+        "upstream": wsgi_round(UpstreamWsgi(wsgi_app, tracer_provider=providers["upstream"]), environ),
     }
 
 
@@ -145,12 +146,16 @@ def asgi_round(app: Any, scope: dict) -> Round:
     return round_
 
 
-def asgi_variants(provider: TracerProvider, path: str, flags: str) -> dict[str, Round]:
+def asgi_variants(providers: Providers, path: str, flags: str) -> dict[str, Round]:
     scope = asgi_scope(path, flags)
     return {
         "bare": asgi_round(asgi_app, scope),
-        "ours": asgi_round(AsgiMiddleware(asgi_app, tracer_provider=provider), scope),
-        "upstream": asgi_round(UpstreamAsgi(asgi_app, tracer_provider=provider), scope),
+        "ours": asgi_round(AsgiMiddleware(asgi_app, tracer_provider=providers["ours"]), scope),
+        # without its default internal spans per ASGI message: both produce one server span per request
+        "upstream": asgi_round(
+            UpstreamAsgi(asgi_app, tracer_provider=providers["upstream"], exclude_spans=["receive", "send"]),
+            scope,
+        ),
     }
 
 
@@ -232,15 +237,17 @@ def _uninstrument(session: requests.Session) -> None:
     RequestsInstrumentor().uninstrument()
 
 
-def requests_variants(provider: TracerProvider) -> dict[str, Round]:
+def requests_variants(providers: Providers) -> dict[str, Round]:
     return {
         "bare": _client_round(requests.Session, _requests_get, requests.Session.close),
         "ours": _client_round(
-            lambda: instrument_requests_session(requests.Session(), tracer_provider=provider),
+            lambda: instrument_requests_session(requests.Session(), tracer_provider=providers["ours"]),
             _requests_get,
             requests.Session.close,
         ),
-        "upstream": _client_round(lambda: _upstream_session(provider), _requests_get, _uninstrument),
+        "upstream": _client_round(
+            lambda: _upstream_session(providers["upstream"]), _requests_get, _uninstrument
+        ),
     }
 
 
@@ -248,7 +255,7 @@ def _httpx_get(client: httpx.Client, url: str) -> None:
     client.get(url)
 
 
-def httpx_variants(provider: TracerProvider) -> dict[str, Round]:
+def httpx_variants(providers: Providers) -> dict[str, Round]:
     def with_transport(
         wrap: Callable[[httpx.HTTPTransport], httpx.BaseTransport],
     ) -> Callable[[], httpx.Client]:
@@ -257,12 +264,12 @@ def httpx_variants(provider: TracerProvider) -> dict[str, Round]:
     return {
         "bare": _client_round(with_transport(lambda t: t), _httpx_get, httpx.Client.close),
         "ours": _client_round(
-            with_transport(lambda t: TracingTransport(t, tracer_provider=provider)),
+            with_transport(lambda t: TracingTransport(t, tracer_provider=providers["ours"])),
             _httpx_get,
             httpx.Client.close,
         ),
         "upstream": _client_round(
-            with_transport(lambda t: SyncOpenTelemetryTransport(t, tracer_provider=provider)),
+            with_transport(lambda t: SyncOpenTelemetryTransport(t, tracer_provider=providers["upstream"])),
             _httpx_get,
             httpx.Client.close,
         ),

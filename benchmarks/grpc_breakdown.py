@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
-from grpc_overhead import METHOD, PAYLOAD, add_echo, make_provider
+from _echo import METHOD, PAYLOAD, add_echo
+from _libraries import dropping_provider
 from opentelemetry import propagate
 
 import tracing
@@ -91,7 +92,7 @@ def _open(name: str, provider):
 
 
 def run(rounds: int, calls: int, block: int, warmup: int, seed: int) -> dict[str, list[float]]:
-    provider = make_provider(0.0)
+    provider = dropping_provider(0.0)
     shuffle = random.Random(seed).shuffle
     names = list(VARIANTS)
     results: dict[str, list[float]] = {name: [] for name in names}
