@@ -62,14 +62,15 @@ def jaeger_binary(build: bool = True) -> Path | None:
         return binary
 
 
-def run_build_script(script: Path, env: dict[str, str], timeout_s: float) -> None:
-    """Run one of the repository's build scripts (build-jaeger.sh, build-gopeer.sh) from the repo root.
+def run_build_script(script: Path, env: dict[str, str], timeout_s: float, *args: str) -> None:
+    """Run one of the repository's build scripts (build-jaeger.sh, build-gopeer.sh, build-otelcol.sh)
+    with `args` from the repo root.
 
     Raises BuildError with the tail of its output when it fails or outlasts `timeout_s`.
     """
     try:
         proc = subprocess.run(
-            ["bash", str(script)],
+            ["bash", str(script), *args],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

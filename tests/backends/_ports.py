@@ -23,12 +23,13 @@ def listen_vars(config: Path) -> dict[str, str]:
     process listens on.
 
     Convention of collector-config/: a variable whose default is host:port is a listen
-    address unless its name ends in _ENDPOINT (an outbound target); a variable ending in
-    _PORT is a bare listen port (the telemetry metrics reader).
+    address unless its name ends in _ENDPOINT or _ENDPOINTS (outbound targets) or holds _DNS_
+    (the gateways an agent finds by DNS); a variable ending in _PORT is a bare listen port
+    (the telemetry metrics reader).
     """
     found: dict[str, str] = {}
     for name, default in _ENV_REF.findall(config.read_text()):
-        if name.endswith("_ENDPOINT"):
+        if name.endswith(("_ENDPOINT", "_ENDPOINTS")) or "_DNS_" in name:
             continue
         if name.endswith("_PORT") or _HOSTPORT.match(default or ""):
             found[name] = default

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,21 @@ def get_json(url: str, timeout: float = 5.0) -> tuple[int, Any]:
 
 
 class Collector:
-    """One running binary. `ports` maps each listen variable to what it was set to."""
+    """One running binary. `ports` maps each listen variable to what it was set to.
 
-    def __init__(self, config: Path, binary: Path, env: dict[str, str], ports: dict[str, str]):
+    `config` is the main file; `more_configs` are merged after it, in order (the Collector's own
+    `--config a --config b`), as collector-config/tier/ adds a resolver to its agent."""
+
+    def __init__(
+        self,
+        config: Path,
+        binary: Path,
+        env: dict[str, str],
+        ports: dict[str, str],
+        more_configs: tuple[Path, ...] = (),
+    ):
         self.config = config
+        self.more_configs = more_configs
         self.binary = binary
         self.env = env
         self.ports = ports
@@ -91,10 +102,20 @@ class Collector:
     def health_url(self) -> str:
         return f"http://{self._addr_ending('_HEALTH')}/status"
 
+    @property
+    def metrics_url(self) -> str:
+        """The Prometheus endpoint of the binary's own telemetry (service.telemetry.metrics)."""
+        port = self._addr_ending("_METRICS_PORT")
+        host_var = next(v for v in self.ports if v.endswith("_METRICS_PORT"))[: -len("PORT")] + "HOST"
+        return f"http://{self.env.get(host_var, '127.0.0.1')}:{port}/metrics"
+
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
+        args = [str(self.binary)]
+        for path in (self.config, *self.more_configs):
+            args += ["--config", str(path)]
         self.process = subprocess.Popen(
-            [str(self.binary), "--config", str(self.config)],
+            args,
             cwd=CONFIG_DIR.parent,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -239,21 +260,26 @@ class Jaeger(Collector):
         return {p.get("serviceName") for p in (trace.get("processes") or {}).values()}
 
 
-@contextlib.contextmanager
-def _run(
-    cls: type[Collector],
-    config: str | os.PathLike,
-    env: Mapping[str, str] | None,
-    binary: Path | None,
-    ready_timeout: float,
-    attempts: int = 3,
-) -> Iterator[Collector]:
+def _config_path(config: str | os.PathLike) -> Path:
     path = Path(config)
     if not path.is_absolute() and not path.exists():
         path = CONFIG_DIR / path
     if not path.is_file():
         raise FileNotFoundError(path)
-    path = path.resolve()
+    return path.resolve()
+
+
+@contextlib.contextmanager
+def _run(
+    cls: type[Collector],
+    config: str | os.PathLike | Sequence[str | os.PathLike],
+    env: Mapping[str, str] | None,
+    binary: Path | None,
+    ready_timeout: float,
+    attempts: int = 3,
+) -> Iterator[Collector]:
+    configs = [config] if isinstance(config, (str, os.PathLike)) else list(config)
+    path, *more = (_config_path(c) for c in configs)
     binary = binary or jaeger_binary()
     if binary is None:
         raise StartError("no Jaeger binary (Go not installed?); see collector-config/build-jaeger.sh")
@@ -262,10 +288,13 @@ def _run(
         full_env = dict(os.environ)
         full_env.update(TEST_DEFAULTS)
         explicit = dict(env or {})
-        ports = assign_ports(path, explicit)
-        full_env.update(ports)
+        for each in (path, *more):
+            ports = assign_ports(each, explicit)
+            full_env.update(ports)
+            explicit.update(ports)
         full_env.update(explicit)
-        proc = cls(path, binary, full_env, {k: full_env[k] for k in listen_vars(path)})
+        listening = [name for each in (path, *more) for name in listen_vars(each)]
+        proc = cls(path, binary, full_env, {k: full_env[k] for k in listening}, tuple(more))
         proc.start()
         try:
             proc.wait_ready(ready_timeout)
@@ -311,7 +340,7 @@ def run_jaeger(
 
 
 def run_collector(
-    config_name: str | os.PathLike,
+    config_name: str | os.PathLike | Sequence[str | os.PathLike],
     env: Mapping[str, str] | None = None,
     *,
     binary: Path | None = None,
@@ -319,5 +348,6 @@ def run_collector(
 ) -> contextlib.AbstractContextManager[Collector]:
     """Like run_jaeger for a pipeline-only config (agent.yaml, gateway.yaml): the same
     binary, every listen variable on a free port, ready when its health check says so.
-    Outbound targets (KUBETRACE_*_ENDPOINT) come from `env`."""
+    Outbound targets (KUBETRACE_*_ENDPOINT) come from `env`. A list of configs is merged in
+    order (e.g. tier/agent.yaml then tier/resolver-static.yaml, with binary=otelcol)."""
     return _run(Collector, config_name, env, binary, ready_timeout)
