@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 from _tier_workload import HOPS, SentTrace, Workload
-from backends import Jaeger, Tier, TierSpec
+from backends import TIER_DIR, Jaeger, Tier, TierSpec, run_collector, run_jaeger
 
 pytestmark = pytest.mark.e2e
 
@@ -227,3 +227,30 @@ def test_traces_survive_a_jaeger_restart_mid_run(start_tier):
     assert set(before) <= set(stored)
     assert all(len(stored[t]["spans"]) >= len(before[t]["spans"]) for t in before)
     assert _whole(sent, _span_counts(stored)) == set(sent)
+
+
+def test_agent_finds_gateways_by_dns(otelcol_bin, jaeger_bin, tmp_path):
+    """resolver-dns.yaml for real: the agent resolves the gateways' name (here `localhost`, as a
+    headless Service's name in Kubernetes) and routes to what it found."""
+    jaeger_env = {"KUBETRACE_JAEGER_BADGER_DIR": str(tmp_path / "badger")}
+    with (
+        run_jaeger(TIER_DIR / "jaeger.yaml", jaeger_env, binary=jaeger_bin) as jaeger,
+        run_collector(
+            TIER_DIR / "gateway.yaml",
+            {"KUBETRACE_JAEGER_ENDPOINT": jaeger.otlp_grpc_endpoint},
+            binary=otelcol_bin,
+        ) as gateway,
+    ):
+        port = gateway.otlp_grpc_endpoint.rsplit(":", 1)[1]
+        dns = {"KUBETRACE_GATEWAY_DNS_NAME": "localhost", "KUBETRACE_GATEWAY_DNS_PORT": port}
+        with run_collector(
+            (TIER_DIR / "agent.yaml", TIER_DIR / "resolver-dns.yaml"), dns, binary=otelcol_bin
+        ) as agent:
+            service = _service()
+            with Workload(_plan(50), [agent.otlp_grpc_endpoint], service) as load:
+                sent = load.result()
+            stored = _wait_stored(jaeger, service, lambda got: _whole(sent, _span_counts(got)) == set(sent))
+            metrics = Tier.metrics(agent)
+    assert _whole(sent, _span_counts(stored)) == set(sent)
+    assert metrics.sum("otelcol_loadbalancer_num_backends", resolver="dns") == 1
+    assert metrics.sum("otelcol_loadbalancer_num_resolutions", resolver="dns", success="true") >= 1
