@@ -170,6 +170,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _pid(process) -> int:
+    """A Collector's process id, or a Popen's."""
+    return process.process.pid if hasattr(process, "process") else process.pid
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -184,7 +189,12 @@ def throughput(otelcol: Path, jaeger: Path, gateways: int, seconds: float, sende
         with Tier(spec, otelcol, jaeger) as tier:
             endpoints = [tier.agents[i % 2].otlp_grpc_endpoint for i in range(senders)]
             load = Senders(endpoints, seconds=seconds + WARMUP_S)
-            roles = {"agents": tier.agents, "gateways": tier.gateways, "jaeger": [tier.jaeger]}
+            roles = {
+                "agents": tier.agents,
+                "gateways": tier.gateways,
+                "jaeger": [tier.jaeger],
+                "senders": load.procs,
+            }
             load.go()
             time.sleep(WARMUP_S)
             before = _snapshot(tier, roles)
@@ -217,7 +227,7 @@ def _snapshot(tier: Tier, roles: dict) -> dict:
         "agent_dropped": sum(m.sum("otelcol_exporter_send_failed_spans") for m in agents),
         "gateway_in": sum(Tier.metrics(g).sum("otelcol_receiver_accepted_spans") for g in tier.gateways),
         "jaeger_in": Tier.metrics(tier.jaeger).sum("otelcol_receiver_accepted_spans"),
-        "cpu": {role: sum(_cpu_seconds(c.process.pid) for c in procs) for role, procs in roles.items()},
+        "cpu": {role: sum(_cpu_seconds(_pid(p)) for p in procs) for role, procs in roles.items()},
     }
 
 
