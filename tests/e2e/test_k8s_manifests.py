@@ -81,7 +81,7 @@ def test_service_tracing_config_is_valid_for_kubetrace(k8scheck_bin, tmp_path):
     mounted = tmp_path / "tracing.yaml"
     mounted.write_text(_find(objects, "ConfigMap", volume["name"])["data"][item["key"]])
     proc = subprocess.run(
-        [sys.executable, "-m", "tracing.cli", "validate", str(mounted)],
+        [sys.executable, "-m", "kubetrace_cli", "validate", str(mounted)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
