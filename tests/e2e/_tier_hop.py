@@ -6,9 +6,10 @@ traces begun by the hop before it, as a service behind another service would.
 Hop 0 reads a plan, one `KEY SHAPE` line per trace, and starts each trace (at `--rate` traces per
 second; 0 = at once). Every later hop reads the line the hop before it wrote,
 `KEY SHAPE START_NS DURATION_NS SPANS TRACEPARENT`, and continues that trace under the W3C
-traceparent it carries. Each hop adds a SERVER span and 0-2 INTERNAL children (by KEY), and
-writes the line on with SPANS grown and its own span as the parent, so the last hop writes how
-many spans each trace has in all. Exporting is kubetrace's: tracing.setup() with the OTEL_*
+traceparent it carries (and, after it, the wall-clock time in ns at which each hop before it
+finished its spans). Each hop adds a SERVER span and 0-2 INTERNAL children (by KEY), and writes
+the line on with SPANS grown, its own span as the parent and its own time appended, so the last
+hop writes how many spans each trace has in all and when each hop made its part. Exporting is kubetrace's: tracing.setup() with the OTEL_*
 environment (OTEL_EXPORTER_OTLP_ENDPOINT names this hop's node agent). On exit one JSON line on
 stderr says how many spans were made and dropped.
 
@@ -68,7 +69,8 @@ def _continue(tracer, hop: int, hops: int, fields: list[str], slow_ns: int) -> s
         carrier: dict[str, str] = {}
         _PROPAGATOR.inject(carrier)
     span.end(end_time=end)
-    return f"{key} {shape} {start} {duration} {spans + 1 + children} {carrier['traceparent']}"
+    emitted = " ".join([*fields[6:], str(time.time_ns())])
+    return f"{key} {shape} {start} {duration} {spans + 1 + children} {carrier['traceparent']} {emitted}"
 
 
 def main() -> int:

@@ -28,8 +28,9 @@ HOP_TIMEOUT_S = 120.0
 class SentTrace:
     key: int
     shape: str
-    start_ns: int
+    start_ns: int  # the root span's start
     spans: int
+    emitted_ns: tuple[int, ...]  # when each hop had made its spans (wall clock)
 
 
 class WorkloadError(RuntimeError):
@@ -121,8 +122,9 @@ class Workload:
             raise WorkloadError("\n".join(problems))
         sent: dict[str, SentTrace] = {}
         for line in self._lines:
-            key, shape, start, _duration, spans, traceparent = line.split()
-            sent[traceparent.split("-")[1]] = SentTrace(int(key), shape, int(start), int(spans))
+            key, shape, start, _duration, spans, traceparent, *emitted = line.split()
+            times = tuple(int(t) for t in emitted)
+            sent[traceparent.split("-")[1]] = SentTrace(int(key), shape, int(start), int(spans), times)
         if len(sent) != len(self.plan):
             raise WorkloadError(f"{len(self.plan)} traces planned, {len(sent)} came out of the last hop")
         return sent
