@@ -8,6 +8,7 @@ tracing.shutdown()       # bounded by KUBETRACE_SHUTDOWN_TIMEOUT_MS, also run at
 
 from ._errors import ConfigError, Problem
 from ._hooks import safe_invoke
+from ._logging import JsonFormatter
 from ._provider import Tracing, active, build_propagator, setup, shutdown
 from ._spans import Operation, operation, traced
 from ._starter import SpanStarter
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "JsonFormatter",
     "Operation",
     "Problem",
     "Settings",

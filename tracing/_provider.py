@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from ._exporter import build_exporter
+from ._logging import install as correlate_logs
 from ._resource import build_resource
 from ._sampler import build_sampler
 from .config import Resolved, Settings, resolve
@@ -170,6 +171,8 @@ def _install(resolved: Resolved) -> Tracing:
     )
     if hasattr(sampler, "shutdown"):
         handle._closers.append(sampler.shutdown)
+    if settings["log_correlation"]:
+        handle._closers.append(correlate_logs(settings["service_name"]))
     return handle
 
 

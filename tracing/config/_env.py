@@ -91,6 +91,7 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     p.take("parent_traceparent", "TRACEPARENT", p.text)
     p.take("parent_tracestate", "TRACESTATE", p.text)
     p.take("parent_baggage", "BAGGAGE", p.text)
+    p.take("log_correlation", "KUBETRACE_LOG_CORRELATION", p.boolean)
     kubernetes = {}
     for attribute, names in DOWNWARD_API.items():
         for name in names:

@@ -50,6 +50,7 @@ _DEFAULTS: dict[str, Any] = {
     "parent_traceparent": None,
     "parent_tracestate": None,
     "parent_baggage": None,
+    "log_correlation": True,
 }
 ARGUMENT_NAMES = tuple(f.name for f in fields(Settings))
 

@@ -56,6 +56,7 @@ class Settings:
     parent_traceparent: Sourced  # str | None: TRACEPARENT seen at setup
     parent_tracestate: Sourced  # str | None
     parent_baggage: Sourced  # str | None: BAGGAGE seen at setup
+    log_correlation: Sourced  # bool: logging records made in a span carry its ids (tracing/_logging.py)
 
     def items(self) -> list[tuple[str, Sourced]]:
         """(name, Sourced) pairs in declaration order, for printing."""

@@ -1,0 +1,130 @@
+"""Log correlation: stdlib logging records made inside a span carry its ids, for any formatter.
+
+setup() installs a log record factory (logging.setLogRecordFactory, the hook the standard library
+offers for adding record attributes) that gives every record these attributes:
+
+    trace_id      32 lower-case hex digits of the current span's trace, "" outside a span
+    span_id       16 hex digits of the current span, "" outside a span
+    trace_flags   2 hex digits of its W3C trace flags ("01": sampled), "" outside a span
+    service_name  this process's service.name
+
+so `%(trace_id)s` works in any format string, also for records made outside a span (and after
+shutdown(), when the factory stays to fill the blanks). The attributes are set when the record is
+made, in the thread or task that logs, so a QueueHandler's records keep the ids of the code that made
+them. Outside a span the factory reads the current context once and copies four constants;
+benchmarks/log_correlation.py measures what that costs. JsonFormatter writes records as JSON lines
+with Kubernetes' field names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ._runtime_context import SPAN_KEY, current
+
+FIELDS = ("trace_id", "span_id", "trace_flags", "service_name")
+_lock = threading.Lock()
+
+
+class _Correlation:
+    """What the installed factory fills in; `active` is False between shutdown() and the next setup(),
+    when only the blanks are filled, so a format naming %(trace_id)s keeps working."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.service_name = ""
+        self.outside: dict[str, str] = {}
+
+    def serve(self, service_name: str, active: bool) -> None:
+        self.service_name, self.active = service_name, active
+        self.outside = {"trace_id": "", "span_id": "", "trace_flags": "", "service_name": service_name}
+
+
+_correlation = _Correlation()
+_installed = False  # the factory stays in the chain for good once installed: others may have wrapped it
+
+
+def _factory(wrapped: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    state = _correlation
+
+    # A function rather than an object's __call__: logging calls it for every record it makes.
+    def correlated_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = wrapped(*args, **kwargs)
+        span = current().get(SPAN_KEY)
+        if span is not None and state.active:
+            context = span.get_span_context()
+            if context.is_valid:
+                record.trace_id = f"{context.trace_id:032x}"
+                record.span_id = f"{context.span_id:016x}"
+                record.trace_flags = f"{context.trace_flags:02x}"
+                record.service_name = state.service_name
+                return record
+        record.__dict__.update(state.outside)
+        return record
+
+    return correlated_record
+
+
+def install(service_name: str) -> Callable[[], None]:
+    """Correlate the records made from now on; returns the function that stops it."""
+    global _installed
+    with _lock:
+        _correlation.serve(service_name, active=True)
+        if not _installed:
+            logging.setLogRecordFactory(_factory(logging.getLogRecordFactory()))
+            _installed = True
+
+    def uninstall() -> None:
+        with _lock:
+            _correlation.serve(service_name, active=False)
+
+    return uninstall
+
+
+# Attributes every LogRecord has (and what Formatter.format adds): the rest are the caller's `extra`.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_OURS = frozenset(FIELDS)
+_DEBUG_VERBOSITY = 4  # Kubernetes' logging conventions: V(4) is debug-level verbosity
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the field names of Kubernetes' JSON log format
+    (k8s.io/component-base/logs/json), so Kubernetes' log tooling reads Python services' logs too:
+
+        ts          milliseconds since the Unix epoch (a float), as Kubernetes writes it
+        caller      file:line of the logging call
+        logger      the logger's name (not for the root logger)
+        msg         the message, %-arguments applied
+        v           verbosity, for records below ERROR: 0, or 4 for DEBUG and below
+        err         for ERROR and above with an exception: its message; its traceback in stacktrace
+        trace_id, span_id, trace_flags, service.name   inside a span (log correlation, see setup())
+        ...         then the record's `extra` fields, as Kubernetes writes key/value pairs
+
+        handler.setFormatter(tracing.JsonFormatter())
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": record.created * 1000,
+            "caller": f"{record.filename}:{record.lineno}",
+        }
+        if record.name != "root":
+            doc["logger"] = record.name
+        doc["msg"] = record.getMessage()
+        if record.levelno < logging.ERROR:
+            doc["v"] = 0 if record.levelno >= logging.INFO else _DEBUG_VERBOSITY
+        elif record.exc_info and record.exc_info[1] is not None:
+            doc["err"] = str(record.exc_info[1]) or type(record.exc_info[1]).__name__
+            doc["stacktrace"] = self.formatException(record.exc_info)
+        if getattr(record, "trace_id", ""):
+            doc["trace_id"], doc["span_id"] = record.trace_id, record.span_id  # type: ignore[attr-defined]
+            doc["trace_flags"] = record.trace_flags  # type: ignore[attr-defined]
+            doc["service.name"] = record.service_name  # type: ignore[attr-defined]
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key not in _OURS and key not in doc:
+                doc[key] = value
+        return json.dumps(doc, ensure_ascii=False, default=str)
