@@ -1,4 +1,4 @@
-"""Commands that need more than configuration (demo, view) register here, so cli.py stays small.
+"""Commands that need more than configuration (demo, view, run) register here, so cli.py stays small.
 
 Each command is one `_add_*` function that declares its arguments and one `_run_*` function; the
 modules doing the work are imported when the command runs, so `kubetrace validate` stays quick.
@@ -15,9 +15,12 @@ _WIDTH_HELP = "columns (default: the terminal's width, else $COLUMNS, else 80)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the demo and view commands when they are available."""
+    """Add the demo, view and run commands."""
+    from . import _run
+
     _add_demo(sub)
     _add_view(sub)
+    _run.add(sub)
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,6 @@
-"""The library never imports its tools: `tracing` and `interceptors` stand without `kubetrace_cli`.
+"""The arrows point one way: `tracing` <- `interceptors` <- `kubetrace_auto` (zero-code tracing) <-
+`kubetrace_cli` (the tools). The library stands without zero-code tracing and the tools, and zero-code
+tracing, which runs inside a user's service, without the tools.
 
 Read from the source (every import statement and every importlib.import_module("...") with a
 literal name), so a lazy import inside a function is caught as well as one at the top.
@@ -13,6 +15,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = "kubetrace_cli"
+ABOVE = {  # package -> the packages above it, which it must never import
+    "tracing": ("kubetrace_auto", TOOLS),
+    "interceptors": ("kubetrace_auto", TOOLS),
+    "kubetrace_auto": (TOOLS,),
+}
 
 
 def imported_modules(source: str) -> set[str]:
@@ -35,16 +42,20 @@ def _is_import_module(func: ast.expr) -> bool:
     return name in ("import_module", "__import__")
 
 
-def _imports_tools(source: str) -> bool:
-    return any(name == TOOLS or name.startswith(TOOLS + ".") for name in imported_modules(source))
+def _imports_tools(source: str, above: tuple[str, ...] = (TOOLS,)) -> bool:
+    return any(
+        name == top or name.startswith(top + ".") for name in imported_modules(source) for top in above
+    )
 
 
-@pytest.mark.parametrize("package", ["tracing", "interceptors"])
-def test_the_library_never_imports_the_tools_package(package):
+@pytest.mark.parametrize("package", sorted(ABOVE))
+def test_no_package_imports_one_above_it(package):
     files = sorted((ROOT / package).rglob("*.py"))
     assert files, f"no sources under {package}/"
     offenders = [
-        str(path.relative_to(ROOT)) for path in files if _imports_tools(path.read_text(encoding="utf-8"))
+        str(path.relative_to(ROOT))
+        for path in files
+        if _imports_tools(path.read_text(encoding="utf-8"), ABOVE[package])
     ]
     assert offenders == []
 

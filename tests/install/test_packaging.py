@@ -29,12 +29,14 @@ def test_the_wheel_holds_every_module_of_the_tree_and_the_example_services(wheel
     wanted = (
         _sources("tracing", "tracing")
         | _sources("interceptors", "interceptors")
+        | _sources("kubetrace_auto", "kubetrace_auto")
         | _sources("kubetrace_cli", "kubetrace_cli")
         | _sources("examples", "kubetrace_cli/examples")
     )
     # A package missing from pyproject.toml's [tool.setuptools] packages list shows up here.
     assert sorted(wanted - names) == []
     assert "kubetrace_cli/examples/README.md" in names
+    assert "kubetrace_auto/_site/sitecustomize.py" in names  # `kubetrace run`'s start-up hook
     assert not [name for name in names if name.startswith(("tests/", "examples/", "benchmarks/"))]
 
 
@@ -74,3 +76,23 @@ def test_an_editable_install_runs_the_examples_of_its_checkout(editable, source_
     assert Path(where.stdout.strip()) == source_copy / "examples"
     proc = editable.run("kubetrace", "--version")
     assert proc.returncode == 0 and proc.stdout.startswith("kubetrace "), proc.stderr
+
+
+def test_the_wheels_zero_code_tracing_starts_in_the_program_and_registers_with_opentelemetry_instrument(
+    from_wheel,
+):
+    check = "import tracing; print(tracing.active() is not None)"
+    proc = from_wheel.run("kubetrace", "run", "--", from_wheel.python, "-c", check)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "True\n"  # set up by the shipped sitecustomize, before the program ran
+    declared = from_wheel.run(
+        from_wheel.python,
+        "-c",
+        "from importlib.metadata import entry_points as e; "
+        "print([(p.group, p.value) for g in ('opentelemetry_distro', 'opentelemetry_configurator') "
+        "for p in e(group=g, name='kubetrace')])",
+    )
+    assert declared.stdout.strip() == (
+        "[('opentelemetry_distro', 'kubetrace_auto:KubetraceDistro'), "
+        "('opentelemetry_configurator', 'kubetrace_auto:KubetraceConfigurator')]"
+    ), declared.stderr

@@ -1,0 +1,99 @@
+"""Run a program under zero-code tracing, both ways, with its spans going to an in-process receiver."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from kubetrace_cli.receiver import OtlpReceiver, ReceivedSpan
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = Path(__file__).resolve().parent / "apps"
+RUN = "kubetrace run"
+INSTRUMENT = "opentelemetry-instrument"
+WAYS = (RUN, INSTRUMENT)
+GRPC_SCOPE, HTTP_SERVER_SCOPE = "kubetrace.grpc", "kubetrace.http.server"
+CONTRIB_GRPC_SCOPE = "opentelemetry.instrumentation.grpc"
+
+
+def command(way: str, argv: list[str]) -> list[str]:
+    if way == RUN:
+        return [sys.executable, "-m", "kubetrace_cli", "run", "--", *argv]
+    return [str(Path(sys.executable).parent / "opentelemetry-instrument"), *argv]
+
+
+def environment(
+    way: str, receiver: OtlpReceiver, entry_points_dir: Path | None, **extra: str
+) -> dict[str, str]:
+    """The process environment less any tracing settings of the developer's shell, plus ours."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KUBETRACE_"))}
+    path = [str(APPS), str(ROOT), *([str(entry_points_dir)] if entry_points_dir else [])]
+    env.update(
+        PYTHONPATH=os.pathsep.join([*path, *filter(None, [os.environ.get("PYTHONPATH")])]),
+        OTEL_SERVICE_NAME="zerocode-app",
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{receiver.grpc_endpoint}",
+        OTEL_BSP_SCHEDULE_DELAY="50",
+    )
+    if way == INSTRUMENT:
+        env["OTEL_PYTHON_DISTRO"] = "kubetrace"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Run:
+    proc: subprocess.CompletedProcess
+    spans: list[ReceivedSpan]
+
+    def named(self, name: str) -> list[ReceivedSpan]:
+        return [s for s in self.spans if s.name == name]
+
+    def kinds(self, kind: str, scope: str | None = None) -> list[ReceivedSpan]:
+        return [s for s in self.spans if s.kind == kind and (scope is None or s.scope == scope)]
+
+
+def run_app(
+    way: str, argv: list[str], receiver: OtlpReceiver, entry_points_dir: Path | None, **extra: str
+) -> Run:
+    """Run `argv` to its end under `way` and collect what reached the receiver (the program's exit
+    flushes its spans before it returns)."""
+    receiver.clear()
+    proc = subprocess.run(
+        command(way, argv),
+        env=environment(way, receiver, entry_points_dir, **extra),
+        cwd=APPS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return Run(proc, receiver.spans)
+
+
+def app(name: str) -> list[str]:
+    return [sys.executable, str(APPS / name)]
+
+
+def checkout_entry_points(directory: Path) -> Path | None:
+    """A .dist-info declaring this checkout's distro and configurator entry points, when the kubetrace
+    installed here predates them (a development checkout installed before they were added);
+    None when the installed metadata has them already (an install of this tree, as in CI)."""
+    if entry_points(group="opentelemetry_distro", name="kubetrace"):
+        return None
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    sections = []
+    for group in ("opentelemetry_distro", "opentelemetry_configurator"):
+        found = re.search(rf"^\[project\.entry-points\.{group}\]\n((?:[^\[\n][^\n]*\n)+)", text, re.MULTILINE)
+        assert found, f"pyproject.toml declares no {group} entry point"
+        lines = [line.replace('"', "") for line in found.group(1).splitlines() if line.strip()]
+        sections.append(f"[{group}]\n" + "\n".join(lines) + "\n")
+    info = directory / "kubetrace_checkout-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kubetrace-checkout\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("\n".join(sections))
+    return directory
