@@ -49,16 +49,18 @@ def run_site(site_dir: str) -> None:
 
 
 def _load_other_contrib(plan: Plan) -> None:
-    if importlib.util.find_spec("opentelemetry.instrumentation") is None:
+    try:
+        from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
+    except ImportError:  # no opentelemetry-instrumentation: no contrib to load
         return
-    from opentelemetry.instrumentation.dependencies import DependencyConflictError
-
     for entry_point in entry_points(group=CONTRIB_GROUP):
         if entry_point.name in LIBRARY or not plan.enabled(entry_point.name):
             continue
         try:
-            entry_point.load()().instrument(raise_exception_on_conflict=True)
-        except (DependencyConflictError, ImportError):  # its library is not installed (or not this version)
+            if entry_point.dist is not None and get_dist_dependency_conflicts(entry_point.dist):
+                continue  # its library is not installed, or not a version it instruments
+            entry_point.load()().instrument(skip_dep_check=True)
+        except ImportError:
             _log.debug("kubetrace: contrib instrumentor %s not loaded", entry_point.name, exc_info=True)
         except Exception:
             _log.exception(

@@ -57,9 +57,7 @@ class Run:
         return [s for s in self.spans if s.kind == kind and (scope is None or s.scope == scope)]
 
 
-def run_app(
-    way: str, argv: list[str], receiver: OtlpReceiver, entry_points_dir: Path | None, **extra: str
-) -> Run:
+def run_app(way: str, argv: list[str], receiver: OtlpReceiver, entry_points_dir: Path, **extra: str) -> Run:
     """Run `argv` to its end under `way` and collect what reached the receiver (the program's exit
     flushes its spans before it returns)."""
     receiver.clear()
@@ -75,25 +73,45 @@ def run_app(
     return Run(proc, receiver.spans)
 
 
+def exports_traced(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
+    """Spans of the exporter's own calls to the receiver: each export would trace the next, for ever."""
+    return [
+        s
+        for s in spans
+        if "TraceService" in s.name or str(s.attributes.get("url.full", "")).endswith("/v1/traces")
+    ]
+
+
 def app(name: str) -> list[str]:
     return [sys.executable, str(APPS / name)]
 
 
-def checkout_entry_points(directory: Path) -> Path | None:
-    """A .dist-info declaring this checkout's distro and configurator entry points, when the kubetrace
-    installed here predates them (a development checkout installed before they were added);
-    None when the installed metadata has them already (an install of this tree, as in CI)."""
-    if entry_points(group="opentelemetry_distro", name="kubetrace"):
-        return None
-    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    sections = []
-    for group in ("opentelemetry_distro", "opentelemetry_configurator"):
-        found = re.search(rf"^\[project\.entry-points\.{group}\]\n((?:[^\[\n][^\n]*\n)+)", text, re.MULTILINE)
-        assert found, f"pyproject.toml declares no {group} entry point"
-        lines = [line.replace('"', "") for line in found.group(1).splitlines() if line.strip()]
-        sections.append(f"[{group}]\n" + "\n".join(lines) + "\n")
-    info = directory / "kubetrace_checkout-0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kubetrace-checkout\nVersion: 0\n")
-    (info / "entry_points.txt").write_text("\n".join(sections))
+def entry_points_for_tests(directory: Path) -> Path:
+    """A directory for PYTHONPATH with distributions whose entry points the tests need: the fake
+    contrib instrumentor "fakelib" (apps/fake_instrumentor.py) and, when the kubetrace installed here
+    predates them (a development checkout installed before they were added), this checkout's distro
+    and configurator entry points; an install of this tree, as in CI, has those in its own metadata."""
+    _distribution(
+        directory,
+        "kubetrace_testkit",
+        ["[opentelemetry_instrumentor]\nfakelib = fake_instrumentor:FakeInstrumentor\n"],
+    )
+    if not entry_points(group="opentelemetry_distro", name="kubetrace"):
+        text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+        sections = []
+        for group in ("opentelemetry_distro", "opentelemetry_configurator"):
+            found = re.search(
+                rf"^\[project\.entry-points\.{group}\]\n((?:[^\[\n][^\n]*\n)+)", text, re.MULTILINE
+            )
+            assert found, f"pyproject.toml declares no {group} entry point"
+            lines = [line.replace('"', "") for line in found.group(1).splitlines() if line.strip()]
+            sections.append(f"[{group}]\n" + "\n".join(lines) + "\n")
+        _distribution(directory, "kubetrace_checkout", sections)
     return directory
+
+
+def _distribution(directory: Path, name: str, entry_point_sections: list[str]) -> None:
+    info = directory / f"{name}-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("\n".join(entry_point_sections))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _zerocode import checkout_entry_points
+from _zerocode import entry_points_for_tests
 
 from kubetrace_cli.receiver import OtlpReceiver
 
@@ -16,4 +16,4 @@ def receiver():
 
 @pytest.fixture(scope="session")
 def entry_points_dir(tmp_path_factory):
-    return checkout_entry_points(tmp_path_factory.mktemp("entry-points"))
+    return entry_points_for_tests(tmp_path_factory.mktemp("entry-points"))

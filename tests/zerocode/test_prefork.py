@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from _zerocode import APPS, WAYS, command, environment
+from _zerocode import APPS, RUN, WAYS, command, environment, exports_traced
 from testkit import free_port, stop_process
 
 BIN = Path(sys.executable).parent
@@ -60,15 +60,28 @@ def _wait_ready(url: str, proc: subprocess.Popen) -> None:
     raise AssertionError(f"{url} not answering after {READY_S} s")
 
 
-@pytest.mark.parametrize("server", SERVERS)
-@pytest.mark.parametrize("way", WAYS)
-def test_every_worker_of_a_prefork_server_exports_its_spans(way, server, receiver, entry_points_dir):
+CASES = [
+    *[(way, server, "grpc") for way in WAYS for server in SERVERS],
+    # a forked worker's exporter speaking HTTP: its client must not trace its own exports
+    (RUN, "gunicorn sync workers", "http/protobuf"),
+]
+
+
+@pytest.mark.parametrize(("way", "server", "protocol"), CASES)
+def test_every_worker_of_a_prefork_server_exports_its_spans(
+    way, server, protocol, receiver, entry_points_dir
+):
     port = free_port()
     url = f"http://127.0.0.1:{port}/pid"
     argv = [arg.format(port=port) for arg in SERVERS[server]]
+    endpoint = receiver.http_endpoint.removesuffix("/v1/traces") if protocol != "grpc" else None
+    extra = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        **({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint} if endpoint else {}),
+    }
     proc = subprocess.Popen(
         command(way, argv),
-        env=environment(way, receiver, entry_points_dir),
+        env=environment(way, receiver, entry_points_dir, **extra),
         cwd=APPS,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -97,3 +110,4 @@ def test_every_worker_of_a_prefork_server_exports_its_spans(way, server, receive
             f"worker {pid}: {len(trace_ids - received)} of {len(trace_ids)} spans lost"
         )
     assert {s.parent_span_id for s in spans if s.trace_id in wanted} == {"ab" * 8}
+    assert not exports_traced(receiver.spans)

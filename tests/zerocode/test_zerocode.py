@@ -5,6 +5,7 @@ that reach a receiver, one per call, parented across the wire."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from _zerocode import (
@@ -15,6 +16,7 @@ from _zerocode import (
     RUN,
     WAYS,
     app,
+    exports_traced,
     run_app,
 )
 
@@ -47,6 +49,19 @@ def test_a_flask_app_and_its_requests_urllib3_and_httpx_calls_are_traced_once_ea
     # What opentelemetry-instrument would have loaded for these libraries is named, once, and left out.
     said = [line for line in run.proc.stderr.splitlines() if "one tracer per library" in line]
     assert len(said) == 1 and "requests" in said[0] and "httpx" in said[0], run.proc.stderr
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_the_exporters_own_calls_are_never_traced(protocol, receiver, entry_points_dir):
+    endpoint = receiver.http_endpoint.removesuffix("/v1/traces") if protocol != "grpc" else None
+    extra = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        **({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint} if endpoint else {}),
+    }
+    run = run_app(RUN, app("flask_app.py"), receiver, entry_points_dir, **extra)
+    assert len(run.spans) == 8
+    assert {s.transport for s in run.spans} == {"grpc" if protocol == "grpc" else "http"}
+    assert exports_traced(run.spans) == []
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -142,3 +157,13 @@ def test_every_instrumentation_can_be_disabled_at_once(receiver, entry_points_di
         RUN, app("grpc_app.py"), receiver, entry_points_dir, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="*"
     )
     assert run.spans == []
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_contrib_instrumentors_for_other_libraries_are_loaded_unless_disabled(
+    way, receiver, entry_points_dir
+):
+    show = [sys.executable, "-c", "import fake_instrumentor as f; print(f.INSTRUMENTED)"]
+    assert run_app(way, show, receiver, entry_points_dir).proc.stdout == "['fakelib']\n"
+    disabled = run_app(way, show, receiver, entry_points_dir, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="fakelib")
+    assert disabled.proc.stdout == "[]\n"
