@@ -12,10 +12,13 @@ Tracing takes four lines: tracing.setup(); instrument_pool_manager on the kubern
 makes each API call (the watch too) a CLIENT span; the gRPC client interceptor with the CRI
 extractor on the runtime channel, so CRI calls carry k8s.pod.* as kubelet's do; and the syncPod
 span, with kubelet's own attributes. NODE_NAME also sets the resource attribute k8s.node.name.
+Its log goes to stderr as JSON lines in Kubernetes' format (tracing.JsonFormatter); a line logged
+inside the syncPod span carries that span's trace_id and span_id.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -33,6 +36,7 @@ from interceptors.k8s import cri_attributes
 from tracing.propagation import extract_from_object
 
 tracer = trace.get_tracer("kubelet")
+log = logging.getLogger("kubelet")
 
 
 class Kubelet:
@@ -82,6 +86,7 @@ class Kubelet:
                 "syncPod", context=extract_from_object(pod), attributes=attributes
             ):
                 self.report_running(pod, self.start_containers(pod))
+                log.info("Pod is running", extra={"pod": f"{meta.namespace}/{meta.name}"})
         except (client.ApiException, grpc.RpcError) as err:  # recorded on the span; retried on the next event
             self.started.discard(meta.uid)
             print(f"syncPod {meta.namespace}/{meta.name} failed: {err}", file=sys.stderr)
@@ -146,6 +151,10 @@ def _container_status(status: cri_pb2.ContainerStatus) -> client.V1ContainerStat
 def main() -> None:
     os.environ.setdefault("OTEL_SERVICE_NAME", "kubelet")
     tracing.setup()
+    handler = logging.StreamHandler()  # stderr, as Kubernetes components log
+    handler.setFormatter(tracing.JsonFormatter())
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
     api = client.ApiClient(
         client.Configuration(host=os.environ.get("APISERVER_URL", "http://127.0.0.1:8080"))
     )

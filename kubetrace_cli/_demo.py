@@ -15,6 +15,7 @@ non-editable or an editable install alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -26,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tracing.config import DOWNWARD_API, read_environment
 from tracing.propagation import environment_for_child
@@ -119,12 +120,13 @@ def _run(options: DemoOptions, say: _Progress) -> int:
                     say.begin("stopping the control plane ...")
                     stack.stop(first=("kubectl", "kubelet"))  # kubelet first: its watch ends cleanly
                     say.end("ok")
+            log_line = _logged_in_trace(stack, "kubelet", trace_id)
         say.begin("waiting for spans ...")
         spans = backend.collect(trace_id, Wait(len(SERVICES), max(options.timeout, 10.0), tick=say.tick))
         say.end(f"{len(spans)} spans" if spans else "none")
         if options.spans_json is not None:
             _write_json(options.spans_json, spans)
-        return _show(trace_id, spans, backend, options, say)
+        return _show(trace_id, spans, backend, options, say, log_line)
     finally:
         backend.close()
 
@@ -168,7 +170,12 @@ def _ready(service: Service, prefix: str, deadline: float, say: _Progress, shown
 
 
 def _show(
-    trace_id: str, spans: list[ReceivedSpan], backend: Backend, options: DemoOptions, say: _Progress
+    trace_id: str,
+    spans: list[ReceivedSpan],
+    backend: Backend,
+    options: DemoOptions,
+    say: _Progress,
+    log_line: dict[str, Any] | None = None,
 ) -> int:
     """Draw the trace and say where it lives; 1 when the Jaeger it went to does not have it."""
     print(file=say.out)
@@ -177,6 +184,11 @@ def _show(
         return 1 if backend.kind == "jaeger" else 0
     print(render_waterfall(spans, width=options.width, color=options.color), file=say.out)
     print(file=say.out)
+    span = next((s for s in spans if log_line and s.span_id == log_line.get("span_id")), None)
+    if log_line is not None and span is not None:
+        say.note(f"The kubelet logged this inside its {span.name} span, whose IDs it carries:", options.width)
+        print(_wrapped_json(log_line, options.width), file=say.out)
+        print(file=say.out)
     say.note(LEGEND, options.width)
     say.title("")
     if backend.jaeger_url:
@@ -184,6 +196,31 @@ def _show(
     else:  # the embedded receiver
         say.note(EMBEDDED_NOTE, options.width)
     return 0
+
+
+def _logged_in_trace(stack: Stack, name: str, trace_id: str) -> dict[str, Any] | None:
+    """The first JSON log line service `name` wrote (to stderr, its log file) inside the trace."""
+    for service in stack.services:
+        if service.name != name or not service.log_path.exists():
+            continue
+        for line in service.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{") and trace_id in line:
+                with contextlib.suppress(ValueError):
+                    return json.loads(line)
+    return None
+
+
+def _wrapped_json(doc: dict[str, Any], width: int) -> str:
+    """`doc` as one JSON object over lines of at most `width` columns, broken between fields."""
+    lines, line = [], "{"
+    for key, value in doc.items():
+        field = json.dumps({key: value}, ensure_ascii=False)[1:-1]
+        if len(line) + len(field) + 3 > width and line != "{":  # room for ", " and a "," or "}"
+            lines.append(line + ",")
+            line = " " + field
+        else:
+            line += ("" if line == "{" else ", ") + field
+    return "\n".join([*lines, line + "}"])
 
 
 def _no_trace(trace_id: str, backend: Backend) -> str:

@@ -99,6 +99,16 @@ def test_demo_exits_0_and_prints_the_trace_id_and_its_waterfall(demo):
     assert took < 30, f"the demo took {took:.1f}s"
 
 
+def test_demo_shows_the_kubelets_log_line_with_the_ids_of_its_syncpod_span(demo):
+    proc, spans, _ = demo
+    (sync_pod,) = [s for s in spans if s.service == "kubelet" and s.name == "syncPod"]
+    out = proc.stdout
+    shown = out[out.index("The kubelet logged this inside its syncPod span") :].split("\n\n")[0]
+    line = json.loads(shown.split("\n", 1)[1])  # the JSON object, wrapped between its fields
+    assert (line["trace_id"], line["span_id"]) == (sync_pod.trace_id, sync_pod.span_id)
+    assert (line["msg"], line["pod"], line["service.name"]) == ("Pod is running", "default/nginx", "kubelet")
+
+
 def test_demo_trace_crosses_http_grpc_and_the_watch(demo):
     _, spans, _ = demo
     assert_pod_journey(spans, spans[0].trace_id)
