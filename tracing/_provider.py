@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,16 +158,20 @@ def _install(resolved: Resolved) -> Tracing:
             _install_global(trace_api.NoOpTracerProvider())  # an earlier setup's provider must not linger
         return Tracing(settings, None, resolved.warnings, trust, parent_context=parent)
     sampler = build_sampler(settings)
-    processor = _CountingBatchProcessor(build_exporter(settings), settings)
+    processors = {
+        name: _CountingBatchProcessor(_exporter(name, settings), settings)
+        for name in settings["traces_exporter"]
+    }
     provider = TracerProvider(resource=build_resource(settings), sampler=sampler, shutdown_on_exit=False)
-    provider.add_span_processor(processor)
+    for processor in processors.values():
+        provider.add_span_processor(processor)
     handle = Tracing(
         settings,
         provider,
         resolved.warnings,
         trust,
         _install_global(provider),
-        processor,
+        processors.get("otlp") or processors.get("console"),
         parent_context=parent,
     )
     if hasattr(sampler, "shutdown"):
@@ -174,6 +179,15 @@ def _install(resolved: Resolved) -> Tracing:
     if settings["log_correlation"]:
         handle._closers.append(correlate_logs(settings["service_name"]))
     return handle
+
+
+def _exporter(name: str, settings: Settings) -> SpanExporter:
+    """OTEL_TRACES_EXPORTER's names: "otlp" as configured, "console" each span as JSON on stdout."""
+    if name == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter(out=sys.stdout)  # this process's stdout now, not at the SDK's import
+    return build_exporter(settings)
 
 
 def _install_global(provider: trace_api.TracerProvider) -> bool:

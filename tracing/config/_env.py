@@ -28,6 +28,7 @@ _CARRIER_NAMES = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"}
 
 PROPAGATORS = ("tracecontext", "baggage", "b3", "b3multi", "jaeger", "none")
 PROTOCOLS = ("grpc", "http/protobuf")
+EXPORTERS = ("otlp", "console", "none")
 COMPRESSIONS = ("gzip", "none")
 
 
@@ -59,6 +60,7 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     p.take("sampler", "OTEL_TRACES_SAMPLER", p.lower_text)
     p.take("sampler_arg", "OTEL_TRACES_SAMPLER_ARG", p.text)
     p.take("propagators", "OTEL_PROPAGATORS", p.propagators)
+    p.take("traces_exporter", "OTEL_TRACES_EXPORTER", p.exporters)
     p.take(
         "protocol",
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
@@ -194,24 +196,28 @@ class _Parser:
         return out
 
     def propagators(self, name: str, raw: str) -> object:
+        return self._names(name, raw, "propagator", PROPAGATORS, "tracecontext,baggage")
+
+    def exporters(self, name: str, raw: str) -> object:
+        return self._names(name, raw, "exporter", EXPORTERS, "otlp")
+
+    def _names(self, name: str, raw: str, what: str, known: tuple[str, ...], fallback: str) -> object:
+        """A comma list of known names, each once; "none" among them means none at all (as the
+        specification has it for OTEL_PROPAGATORS and the SDKs for OTEL_TRACES_EXPORTER)."""
         names: list[str] = []
         for item in raw.split(","):
             item = item.strip().lower()
             if not item or item in names:
                 continue
-            if item not in PROPAGATORS:
+            if item not in known:
                 self.layer.warnings.append(
-                    f'{name}: unknown propagator "{item}" (known: {", ".join(PROPAGATORS)}); skipped'
+                    f'{name}: unknown {what} "{item}" (known: {", ".join(known)}); skipped'
                 )
                 continue
             names.append(item)
         if "none" in names:
             return ()
-        return (
-            tuple(names)
-            if names
-            else self.warn(name, raw, "names no known propagator", "tracecontext,baggage")
-        )
+        return tuple(names) if names else self.warn(name, raw, f"names no known {what}", fallback)
 
 
 _SKIP = object()

@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from .._errors import ConfigError, Problem
-from ._env import PROPAGATORS, PROTOCOLS, EnvLayer, env_layer, read_environment
+from ._env import EXPORTERS, PROPAGATORS, PROTOCOLS, EnvLayer, env_layer, read_environment
 from ._k8sfile import TracingFile, load_tracing_file
 from ._settings import ARGUMENT, DEFAULT, Settings, Sourced, file_source
 
@@ -31,6 +31,7 @@ _DEFAULTS: dict[str, Any] = {
     "sampler": "parentbased_always_on",
     "sampler_arg": None,
     "propagators": ("tracecontext", "baggage"),
+    "traces_exporter": ("otlp",),
     "protocol": "grpc",
     "endpoint": None,  # depends on the protocol
     "insecure": None,
@@ -89,16 +90,16 @@ def _check_arguments(raw: dict[str, Any]) -> dict[str, Sourced]:
         problems.append(
             Problem("setup()", "protocol", f"must be one of {', '.join(PROTOCOLS)}, got {raw['protocol']!r}")
         )
-    for name in ("propagators",):
-        if name in raw and any(p not in PROPAGATORS for p in raw[name]):
-            problems.append(
-                Problem("setup()", name, f"known propagators are {', '.join(PROPAGATORS)}, got {raw[name]!r}")
-            )
+    for name, known in (("propagators", PROPAGATORS), ("traces_exporter", EXPORTERS)):
+        if name in raw and (isinstance(raw[name], str) or any(p not in known for p in raw[name])):
+            problems.append(Problem("setup()", name, f"a list of {', '.join(known)}; got {raw[name]!r}"))
     if problems:
         raise ConfigError(problems)
-    out = {
-        k: Sourced(tuple(v) if k == "propagators" else v, ARGUMENT) for k, v in raw.items() if v is not None
-    }
+    lists = ("propagators", "traces_exporter")
+    out = {k: Sourced(tuple(v) if k in lists else v, ARGUMENT) for k, v in raw.items() if v is not None}
+    for name in lists:
+        if "none" in out.get(name, Sourced(())).value:
+            out[name] = Sourced((), ARGUMENT)
     return out
 
 

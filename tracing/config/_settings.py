@@ -37,6 +37,7 @@ class Settings:
     sampler: Sourced  # an OTEL_TRACES_SAMPLER name
     sampler_arg: Sourced  # str | None
     propagators: Sourced  # tuple[str, ...]
+    traces_exporter: Sourced  # tuple of "otlp", "console"; () for none
     protocol: Sourced  # "grpc" | "http/protobuf"
     endpoint: Sourced  # final exporter endpoint (for HTTP: the full .../v1/traces URL)
     insecure: Sourced  # bool | None (gRPC only; None = decided by the endpoint's scheme)
