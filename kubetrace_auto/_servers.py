@@ -30,13 +30,13 @@ _TRACED_SCOPES = ("http", "websocket")
 
 def patch_flask(flask: ModuleType, plan: Plan) -> None:
     if plan.enabled("flask"):
-        replace(flask.Flask, "wsgi_app", _wsgi_entry(lambda app: "flask"))
+        replace(flask.Flask, "wsgi_app", _wsgi_entry("flask"))
 
 
 def patch_django(wsgi: ModuleType, plan: Plan) -> None:
     if not plan.enabled("django"):
         return
-    replace(wsgi.WSGIHandler, "__call__", _wsgi_entry(lambda app: "django"))
+    replace(wsgi.WSGIHandler, "__call__", _wsgi_entry("django"))
     from django.core.handlers import base
 
     # Django's routes are known only once it resolved the request; set_route() renames the span.
@@ -65,10 +65,9 @@ def _without_native_tracing(original: Callable[..., Any]) -> Callable[..., None]
     return __init__
 
 
-def _wsgi_entry(name_of: Callable[[Any], str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _wsgi_entry(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         def entry(app: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-            name = name_of(app)
             middleware = _middleware(app, name, lambda: WsgiMiddleware(partial(original, app)))
             if middleware is False or outer_server_span(name):
                 return original(app, environ, start_response)

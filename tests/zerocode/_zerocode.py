@@ -27,16 +27,15 @@ def command(way: str, argv: list[str]) -> list[str]:
     return [str(Path(sys.executable).parent / "opentelemetry-instrument"), *argv]
 
 
-def environment(
-    way: str, receiver: OtlpReceiver, entry_points_dir: Path | None, **extra: str
-) -> dict[str, str]:
-    """The process environment less any tracing settings of the developer's shell, plus ours."""
+def environment(way: str, otlp_endpoint: str, entry_points_dir: Path, **extra: str) -> dict[str, str]:
+    """The process environment less any tracing settings of the developer's shell, plus ours:
+    spans go to `otlp_endpoint` (http://host:port, OTLP/gRPC)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KUBETRACE_"))}
-    path = [str(APPS), str(ROOT), *([str(entry_points_dir)] if entry_points_dir else [])]
+    path = [str(APPS), str(ROOT), str(entry_points_dir)]
     env.update(
         PYTHONPATH=os.pathsep.join([*path, *filter(None, [os.environ.get("PYTHONPATH")])]),
         OTEL_SERVICE_NAME="zerocode-app",
-        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{receiver.grpc_endpoint}",
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_endpoint,
         OTEL_BSP_SCHEDULE_DELAY="50",
     )
     if way == INSTRUMENT:
@@ -63,7 +62,7 @@ def run_app(way: str, argv: list[str], receiver: OtlpReceiver, entry_points_dir:
     receiver.clear()
     proc = subprocess.run(
         command(way, argv),
-        env=environment(way, receiver, entry_points_dir, **extra),
+        env=environment(way, f"http://{receiver.grpc_endpoint}", entry_points_dir, **extra),
         cwd=APPS,
         capture_output=True,
         text=True,

@@ -81,7 +81,7 @@ def test_every_worker_of_a_prefork_server_exports_its_spans(
     }
     proc = subprocess.Popen(
         command(way, argv),
-        env=environment(way, receiver, entry_points_dir, **extra),
+        env=environment(way, f"http://{receiver.grpc_endpoint}", entry_points_dir, **extra),
         cwd=APPS,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
