@@ -167,3 +167,22 @@ def test_contrib_instrumentors_for_other_libraries_are_loaded_unless_disabled(
     assert run_app(way, show, receiver, entry_points_dir).proc.stdout == "['fakelib']\n"
     disabled = run_app(way, show, receiver, entry_points_dir, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="fakelib")
     assert disabled.proc.stdout == "[]\n"
+
+
+def test_kubetraces_configurator_alone_sets_tracing_up_for_another_distros_instrumentors(
+    receiver, entry_points_dir
+):
+    run = run_app(
+        INSTRUMENT,
+        app("flask_app.py"),
+        receiver,
+        entry_points_dir,
+        OTEL_PYTHON_DISTRO="distro",  # opentelemetry-distro's: contrib's instrumentors do the tracing
+        OTEL_PYTHON_CONFIGURATOR="kubetrace",
+    )
+    scopes = {s.scope for s in run.spans}
+    assert scopes and all(scope.startswith("opentelemetry.instrumentation.") for scope in scopes), scopes
+    assert {(s.resource["telemetry.distro.name"], s.service) for s in run.spans} == {
+        ("kubetrace", "zerocode-app")
+    }
+    assert "one tracer per library" not in run.proc.stderr  # kubetrace instruments nothing here
