@@ -2,8 +2,9 @@
 
     python benchmarks/log_correlation.py [--calls N] [--rounds R]
 
-One process; the variants take turns in blocks of 50 calls within each round (so drift in CPU speed
-hits all of them alike); each figure is the median over rounds of ns per logger.info() call whose
+One process; the variants take turns in blocks of 50 calls, in a new random order each time (so
+drift in CPU speed, and what ran just before, hit all of them alike); each figure is the median over rounds of the CPU time this thread spent (so
+other processes on the machine do not count) in ns per logger.info() call whose
 record is made and handed to a handler that formats it ("%(message)s") and drops it. "none" runs
 without correlation; the others with the record factory setup() installs. All share one format, so
 the differences are the factory's work alone. "none (A/A)" measures "none" a second time: its
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import statistics
 import sys
 import time
@@ -72,14 +74,18 @@ def measure(calls: int, rounds: int) -> dict[str, float]:
     ours = logging.getLogRecordFactory()  # installed above
     per_round: dict[str, list[float]] = {name: [] for name in variants}
     try:
+        shuffled = random.Random(0)
         for _ in range(rounds):
             spent = dict.fromkeys(variants, 0)
             for _ in range(max(1, calls // BLOCK)):
-                for name, (correlating, run) in variants.items():
+                turn = list(variants)
+                shuffled.shuffle(turn)  # no variant always first, or always after another
+                for name in turn:
+                    correlating, run = variants[name]
                     logging.setLogRecordFactory(ours if correlating else before)
-                    start = time.perf_counter_ns()
+                    start = time.thread_time_ns()
                     run()
-                    spent[name] += time.perf_counter_ns() - start
+                    spent[name] += time.thread_time_ns() - start
             for name in variants:
                 per_round[name].append(spent[name] / (max(1, calls // BLOCK) * BLOCK))
     finally:
