@@ -6,13 +6,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import yaml
 
 import tracing
 from tracing import ConfigError
-from tracing.config import load_tracing_file, read_environment, resolve
+from tracing.config import UnreadableFile, load_tracing_file, read_config_file, read_environment, resolve
 
 _COMMENT_COLUMN = 40  # `config`: sources line up after values this long; longer ones push theirs out
 _YAML_DOCUMENT_END = "...\n"  # what safe_dump adds after a lone scalar
@@ -93,14 +92,14 @@ def _validate_one(path: str) -> str:
 def _looks_like_strategies(path: str) -> bool:
     """Jaeger strategies files are JSON without apiVersion/kind; everything else is a Kubernetes file."""
     try:
-        head = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
+        head = read_config_file(path).decode("utf-8")
+    except (UnreadableFile, UnicodeDecodeError):
+        return False  # the file's loader says what is wrong with it
     if not head.lstrip().startswith("{"):
         return False
     try:
         doc = json.loads(head)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "apiVersion" not in head
     return isinstance(doc, dict) and "apiVersion" not in doc and "kind" not in doc
 

@@ -14,9 +14,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.where}: {self.field}: {self.message}" if self.field else f"{self.where}: {self.message}"
-        )
+        parts = (self.where, self.field, self.message) if self.field else (self.where, self.message)
+        return ": ".join(shorten(part, 1000) for part in parts)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """`text` as a message quotes it: on one line (control characters escaped: a value from a file or
+    a variable may hold a newline) and at most `limit` characters (it may be megabytes long)."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class ConfigError(ValueError):

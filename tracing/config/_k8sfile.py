@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .._errors import ConfigError, Problem
+from .._errors import ConfigError, Problem, shorten
+from .._files import UnreadableFile, loads_json, read_config_file
 
 TRACING_CONFIGURATION_VERSIONS = (
     "apiserver.config.k8s.io/v1alpha1",
@@ -28,6 +29,9 @@ MAX_SAMPLING_RATE_PER_MILLION = 1_000_000
 _INT32 = (-(2**31), 2**31 - 1)
 _TRACING_FIELDS = ("endpoint", "samplingRatePerMillion")
 _ENDPOINT_SCHEMES = ("dns", "unix", "unix-abstract")
+# Deeper than any Kubernetes configuration type nests; keeps decoding out of Python's recursion limit
+# (Kubernetes' YAML library stops at 10000 levels, a depth no valid file reaches either).
+MAX_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,12 @@ def load_tracing_file(path: str | Path) -> TracingFile:
     """Read, strictly decode and validate a TracingConfiguration or KubeletConfiguration file."""
     where = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError([Problem(where, "", f"cannot read file: {err.strerror or err}")]) from None
+        text = read_config_file(path).decode("utf-8")
+    except UnreadableFile as err:
+        raise ConfigError([Problem(where, "", f"cannot read file: {err.reason}")]) from None
+    except UnicodeDecodeError as err:
+        message = f"not UTF-8 text: {err.reason} at byte {err.start}"
+        raise ConfigError([Problem(where, "", message)]) from None
     doc = _decode(where, text)
     problems: list[Problem] = []
     result = _interpret(where, doc, problems)
@@ -77,7 +84,60 @@ class _DuplicateKey(Exception):
 class _StrictLoader(yaml.SafeLoader):
     """A YAML loader that reads scalars the way Kubernetes' YAML library (go-yaml v2) does and
     refuses duplicate keys, as Kubernetes' strict decoding does. PyYAML's YAML 1.1 defaults differ:
-    it reads `10:30` as base 60 and `1e2` or `y` as strings."""
+    it reads `10:30` as base 60 and `1e2` or `y` as strings.
+
+    It also refuses what go-yaml refuses to expand: an alias bomb (a few hundred bytes of nested
+    aliases standing for billions of nodes) and an anchor that contains itself, counted as go-yaml
+    counts them but without expanding anything, and nesting deeper than MAX_DEPTH."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._decoded, self._aliased = 1, 0  # go-yaml counts the document node too
+        self._expanded: dict[int, int] = {}  # id(node) -> the nodes go-yaml visits decoding it
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark, anchor = self.peek_event().start_mark, self.peek_event().anchor
+            node = super().compose_node(parent, index)
+            size = self._expanded.get(id(node))
+            if size is None:  # still being composed: the alias is inside its own anchor
+                raise yaml.composer.ComposerError(
+                    None, None, f"anchor '{anchor}' value contains itself", mark
+                )
+            self._count(1 + size, size, mark)
+            return node
+        mark = self.peek_event().start_mark
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        before = self._decoded
+        self._count(1, 0, mark)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        self._expanded[id(node)] = self._decoded - before
+        return node
+
+    def fetch_flow_collection_start(self, TokenClass):
+        # Checked while scanning: every open bracket may start a key, so the scanner looks ahead to
+        # the end of the outermost one, in time quadratic in the depth, before composing begins.
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+    def _count(self, decoded: int, aliased: int, mark) -> None:
+        # go-yaml v2 decoder.unmarshal: within an alias expansion the ratio of aliased nodes only
+        # grows, so checking after a whole expansion fails exactly the documents it fails.
+        self._decoded += decoded
+        self._aliased += aliased
+        if (
+            self._aliased > 100
+            and self._decoded > 1000
+            and self._aliased / self._decoded > _allowed_alias_ratio(self._decoded)
+        ):
+            raise yaml.composer.ComposerError(None, None, "document contains excessive aliasing", mark)
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()
@@ -94,9 +154,23 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_yaml_int(self, node):
         text = self.construct_scalar(node).replace("_", "")
         sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
-        if digits.startswith("0o"):
-            return sign * int(digits[2:], 8)
-        return super().construct_yaml_int(node)
+        try:
+            if digits.startswith("0o"):
+                return sign * int(digits[2:], 8)
+            return super().construct_yaml_int(node)
+        except ValueError:
+            # Longer than Python converts (4300 digits); go-yaml, out of number range, keeps a string.
+            return self.construct_scalar(node)
+
+
+def _allowed_alias_ratio(decoded: int) -> float:
+    """go-yaml v2's allowedAliasRatio: 99% of a small document may come from aliases, 10% of a huge one."""
+    low, high = 400_000, 4_000_000
+    if decoded <= low:
+        return 0.99
+    if decoded >= high:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - low) / (high - low)
 
 
 def _go_yaml_resolvers() -> dict:
@@ -132,16 +206,21 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:bool", _StrictLoader.construct_
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 
 
-def _as_json(value: object) -> object:
+def _as_json(value: object, done: dict[int, object] | None = None) -> object:
     """Kubernetes turns YAML into JSON before decoding, and JSON writes a whole float as an integer:
-    `samplingRatePerMillion: 100.0` is 100 to Kubernetes (but 100.0 in a JSON file is not)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _as_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_json(v) for v in value]
-    return value
+    `samplingRatePerMillion: 100.0` is 100 to Kubernetes (but 100.0 in a JSON file is not).
+    A collection reached through several aliases is converted once and shared, not expanded."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if not isinstance(value, (dict, list)):
+        return value
+    done = {} if done is None else done
+    if id(value) not in done:
+        if isinstance(value, dict):
+            done[id(value)] = {k: _as_json(v, done) for k, v in value.items()}
+        else:
+            done[id(value)] = [_as_json(v, done) for v in value]
+    return done[id(value)]
 
 
 def _decode(where: str, text: str) -> object:
@@ -159,6 +238,8 @@ def _decode(where: str, text: str) -> object:
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise ConfigError([Problem(where, "", f"not valid YAML or JSON{at}: {problem}")]) from None
+    except RecursionError:  # only if the caller's own stack is already deep: MAX_DEPTH keeps ours shallow
+        raise ConfigError([Problem(where, "", "arrays and objects nested too deeply to decode")]) from None
     if first is None:
         return {}  # as Kubernetes: an empty document decodes to a TracingConfiguration with nothing set
     if not isinstance(first, dict):
@@ -178,13 +259,15 @@ def _decode_json(where: str, text: str) -> object:
         return out
 
     try:
-        return json.loads(text, object_pairs_hook=pairs)
+        return loads_json(text, pairs)
     except _DuplicateKey as dup:
         raise ConfigError([Problem(where, dup.key, f'duplicate field "{dup.key}"')]) from None
     except json.JSONDecodeError as err:
         raise ConfigError(
             [Problem(where, "", f"not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}")]
         ) from None
+    except UnreadableFile as err:
+        raise ConfigError([Problem(where, "", err.reason)]) from None
 
 
 def _interpret(where: str, doc: dict, problems: list[Problem]) -> TracingFile:
@@ -210,19 +293,20 @@ def _interpret(where: str, doc: dict, problems: list[Problem]) -> TracingFile:
         _check_unknown(where, stanza, _TRACING_FIELDS, "tracing.", problems)
         endpoint, rate = _tracing_fields(where, stanza, "tracing.", problems)
         return TracingFile(where, "KubeletConfiguration", endpoint, rate, True)
-    problems.append(
-        Problem(
-            where, "kind", f'unsupported kind "{kind}"; expected TracingConfiguration or KubeletConfiguration'
-        )
+    message = (
+        f'unsupported kind "{shorten(kind)}"; expected TracingConfiguration or KubeletConfiguration'
+        if isinstance(kind, str)
+        else f"must be a string, got {_type_name(kind)}"
     )
-    return TracingFile(where, str(kind), None, None, False)
+    problems.append(Problem(where, "kind", message))
+    return TracingFile(where, "unknown kind", None, None, False)
 
 
 def _check_api_version(
     where: str, api_version: object, allowed: tuple[str, ...], problems: list[Problem]
 ) -> None:
     if api_version not in allowed:
-        got = "missing" if api_version is None else f'"{api_version}"'
+        got = "missing" if api_version is None else f'"{_text(api_version)}"'
         problems.append(
             Problem(
                 where,
@@ -237,7 +321,7 @@ def _check_unknown(
 ) -> None:
     for key in mapping:
         if key not in known:
-            problems.append(Problem(where, f"{prefix}{key}", f'unknown field "{key}"'))
+            problems.append(Problem(where, f"{prefix}{_text(key)}", f'unknown field "{_text(key)}"'))
 
 
 def _tracing_fields(
@@ -257,10 +341,10 @@ def _tracing_fields(
         field = f"{prefix}samplingRatePerMillion"
         if isinstance(rate, bool) or not isinstance(rate, int):
             problems.append(
-                Problem(where, field, f"must be an integer (int32), got {_type_name(rate)} {rate!r}")
+                Problem(where, field, f"must be an integer (int32), got {_type_name(rate)}{_scalar(rate)}")
             )
         elif not _INT32[0] <= rate <= _INT32[1]:
-            problems.append(Problem(where, field, f"must fit in int32, got {rate}"))
+            problems.append(Problem(where, field, f"must fit in int32, got {shorten(str(rate))}"))
         else:
             problems.extend(Problem(where, field, m) for m in validate_sampling_rate(rate))
     if len(problems) > before:
@@ -313,6 +397,16 @@ def _go_url_error(target: str) -> str | None:
         return "net/url: invalid control character in URL"
     bad = _BAD_ESCAPE.search(target)
     return f'invalid URL escape "%{bad.group(1)}"' if bad else None
+
+
+def _scalar(value: object) -> str:
+    """` <value>` for a scalar, shortened; nothing for a collection, which could be huge."""
+    return "" if isinstance(value, (dict, list)) or value is None else " " + shorten(repr(value))
+
+
+def _text(value: object) -> str:
+    """A value written into a message: a collection by its type (an alias can make it huge)."""
+    return _type_name(value) if isinstance(value, (dict, list)) else shorten(str(value))
 
 
 def _type_name(value: object) -> str:

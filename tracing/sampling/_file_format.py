@@ -8,9 +8,9 @@ override the earlier one: each of those is an error here, because the file is wr
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from .._errors import ConfigError, Problem
+from .._files import UnreadableFile, read_config_file
 from ._jsoncheck import Checker, decode, join, show
 from ._merge import Written, merge
 from ._model import PROBABILISTIC, RATE_LIMITING, Strategies
@@ -30,11 +30,9 @@ def load_strategies(path: str | os.PathLike[str]) -> Strategies:
 
 def read_file(path: str | os.PathLike[str]) -> bytes:
     try:
-        return Path(path).read_bytes()
-    except OSError as err:
-        raise ConfigError(
-            [Problem(os.fspath(path), "", f"cannot read file: {err.strerror or err}")]
-        ) from None
+        return read_config_file(path)
+    except UnreadableFile as err:
+        raise ConfigError([Problem(os.fspath(path), "", f"cannot read file: {err.reason}")]) from None
 
 
 def parse_strategies(text: str | bytes, where: str) -> Strategies:

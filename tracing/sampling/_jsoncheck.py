@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 
 from .._errors import ConfigError, Problem
+from .._files import UnreadableFile, loads_json
 
 _TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
 _MISSING = object()
@@ -40,11 +41,13 @@ def decode(where: str, data: str | bytes, expected: str) -> object:
     if not text.strip():
         raise ConfigError([Problem(where, "", f"empty; expected {expected}")])
     try:
-        return json.loads(text, object_pairs_hook=_pairs)
+        return loads_json(text, _pairs)
     except json.JSONDecodeError as err:
         raise ConfigError(
             [Problem(where, "", f"not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}")]
         ) from None
+    except UnreadableFile as err:
+        raise ConfigError([Problem(where, "", err.reason)]) from None
 
 
 def type_name(value: object) -> str:
