@@ -6,6 +6,8 @@ tracing.setup()          # reads KUBETRACE_CONFIG and OTEL_* variables; see the 
 tracing.shutdown()       # bounded by KUBETRACE_SHUTDOWN_TIMEOUT_MS, also run at exit
 """
 
+# config first: importing it imports opentelemetry.propagate safely (see config._import_guard).
+from . import config  # noqa: F401
 from ._errors import ConfigError, Problem
 from ._hooks import safe_invoke
 from ._logging import JsonFormatter

@@ -277,7 +277,8 @@ def test_env_variable_parsing(env, field, value, source):
             {"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"},
             "timeout_ms",
             10000,
-            'OTEL_EXPORTER_OTLP_TIMEOUT: must be a non-negative integer number of milliseconds, got "10s"; using 10000',
+            'OTEL_EXPORTER_OTLP_TIMEOUT: must be a whole number of milliseconds from 1 to 2147483647, got "10s"; '
+            "using 10000",
         ),
         (
             {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
@@ -331,7 +332,7 @@ def test_env_variable_parsing(env, field, value, source):
             {"OTEL_BSP_MAX_QUEUE_SIZE": "0"},
             "bsp_max_queue_size",
             2048,
-            'OTEL_BSP_MAX_QUEUE_SIZE: must be a positive integer, got "0"; using 2048',
+            'OTEL_BSP_MAX_QUEUE_SIZE: must be a whole number from 1 to 2147483647, got "0"; using 2048',
         ),
         (
             {"OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512"},
@@ -343,7 +344,7 @@ def test_env_variable_parsing(env, field, value, source):
             {"OTEL_EXPORTER_OTLP_HEADERS": "novalue,a=1"},
             "headers",
             {"a": "1"},
-            'OTEL_EXPORTER_OTLP_HEADERS: entry "novalue" is not key=value; skipped',
+            "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not key=value; skipped",  # never the value: a credential
         ),
     ],
 )

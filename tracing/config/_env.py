@@ -1,17 +1,24 @@
 """Read kubetrace's environment once and parse each variable as the OpenTelemetry specification says.
 
-This is the only module that touches os.environ. Invalid values never raise: each produces one
-warning that names the variable, the bad value and the fallback used instead.
+This is the only module that touches os.environ (patched_environment, which hides variables from
+OpenTelemetry code that would re-read them, included). Invalid values never raise: each produces
+one warning that names the variable, the bad value and the fallback used instead.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
 from urllib.parse import unquote
 
+from .._errors import shorten
+from ._endpoint import HTTP_SCHEMES, http_url_problem, url_scheme
 from ._settings import Sourced, env_source
 
 # Downward-API-style variables (set them with `fieldRef` in the pod spec) -> resource attribute.
@@ -27,9 +34,39 @@ _DOWNWARD_NAMES = {name for names in DOWNWARD_API.values() for name in names}
 _CARRIER_NAMES = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"}
 
 PROPAGATORS = ("tracecontext", "baggage", "b3", "b3multi", "jaeger", "none")
+PROPAGATOR_ENTRY_POINT_GROUP = "opentelemetry_propagator"
 PROTOCOLS = ("grpc", "http/protobuf")
 EXPORTERS = ("otlp", "console", "none")
 COMPRESSIONS = ("gzip", "none")
+# Every count and duration is an int32, as in Kubernetes' configuration types: larger values are
+# typing mistakes, and Python's threads and queues overflow on the largest ones.
+MAX_INTEGER = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
+_HEADER_KEY = re.compile(r"[0-9a-z_.-]+")  # gRPC metadata keys, lower case (HTTP takes them too)
+
+
+def integer_problem(value: object, minimum: int) -> str | None:
+    """What is wrong with a count or a number of milliseconds given as a Python value, or None."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INTEGER:
+        return f"must be a whole number from {minimum} to {MAX_INTEGER}"
+    return None
+
+
+def header_problem(key: str, value: str) -> str | None:
+    """What keeps `key: value` from being sent as gRPC metadata and an HTTP header, or None.
+    The value is never quoted: headers carry credentials."""
+    if not _HEADER_KEY.fullmatch(key):
+        return "key must be letters, digits, '-', '_' or '.'"
+    if key.endswith("-bin") or key.startswith("grpc-"):
+        return "key is reserved by gRPC (-bin, grpc-)"
+    if not all(" " <= c <= "~" for c in value):
+        return "value must be printable ASCII (percent-decoded), without control characters"
+    return None
+
+
+def propagator_entry_points() -> dict[str, Any]:
+    """Propagators any installed distribution registers under opentelemetry_propagator (e.g. xray)."""
+    return {ep.name: ep for ep in entry_points(group=PROPAGATOR_ENTRY_POINT_GROUP)}
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -40,6 +77,41 @@ def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
         for k, v in source.items()
         if k.startswith(("OTEL_", "KUBETRACE_")) or k in _DOWNWARD_NAMES or k in _CARRIER_NAMES
     }
+
+
+_patching = threading.Lock()
+
+
+@contextmanager
+def patched_environment(changes: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) process environment variables for the duration of a block.
+    Only for constructing OpenTelemetry objects that read variables at import or construction
+    with rules of their own, which kubetrace has already applied; see the callers for why."""
+    with _patching:
+        before = {name: os.environ.get(name) for name in changes}
+        _apply(changes)
+        try:
+            yield
+        finally:
+            _apply(before)
+
+
+def exporter_environment():
+    """The environment to construct an OTLP exporter in. The Python exporters read the headers
+    variables themselves and merge (HTTP) or substitute (gRPC, for an empty dict) what they find
+    into the headers they are given: the pairs kubetrace skipped as invalid, or that a setup()
+    argument replaced, would be sent anyway (and an invalid one fails every export)."""
+    return patched_environment(
+        {"OTEL_EXPORTER_OTLP_HEADERS": None, "OTEL_EXPORTER_OTLP_TRACES_HEADERS": None}
+    )
+
+
+def _apply(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @dataclass
@@ -69,7 +141,7 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     p.take("traces_endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", p.url)
     p.take("base_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", p.url)
     p.take("insecure", ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"), p.boolean)
-    p.take("headers", ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), p.key_values)
+    p.take("headers", ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), p.headers)
     p.take("timeout_ms", ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), p.millis(10000))
     p.take(
         "compression",
@@ -85,8 +157,8 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     )
     p.take("bsp_schedule_delay_ms", "OTEL_BSP_SCHEDULE_DELAY", p.millis(5000))
     p.take("bsp_export_timeout_ms", "OTEL_BSP_EXPORT_TIMEOUT", p.millis(30000))
-    p.take("bsp_max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE", p.positive(2048))
-    p.take("bsp_max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", p.positive(512))
+    p.take("bsp_max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE", p.count(2048))
+    p.take("bsp_max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", p.count(512))
     p.take("shutdown_timeout_ms", "KUBETRACE_SHUTDOWN_TIMEOUT_MS", p.millis(5000))
     p.take("trust_incoming", "KUBETRACE_TRUST_INCOMING", p.choice(("all", "none"), "all"))
     p.take("parent_from_env", "KUBETRACE_TRACEPARENT_FROM_ENV", p.boolean)
@@ -132,7 +204,7 @@ class _Parser:
             return
 
     def warn(self, name: str, raw: str, expected: str, fallback: object) -> object:
-        self.layer.warnings.append(f'{name}: {expected}, got "{raw}"; using {fallback}')
+        self.layer.warnings.append(f'{name}: {expected}, got "{shorten(raw)}"; using {fallback}')
         return _SKIP
 
     def text(self, name: str, raw: str) -> str:
@@ -149,18 +221,17 @@ class _Parser:
         return self.warn(name, raw, 'must be "true" or "false"', "false")
 
     def millis(self, default: int) -> Parse:
-        def parse(name: str, raw: str) -> object:
-            if raw.isdigit():
-                return int(raw)
-            return self.warn(name, raw, "must be a non-negative integer number of milliseconds", f"{default}")
+        # Zero is refused too: a zero export timeout fails every export, a zero delay busy-loops.
+        return self._whole(f"must be a whole number of milliseconds from 1 to {MAX_INTEGER}", default)
 
-        return parse
+    def count(self, default: int) -> Parse:
+        return self._whole(f"must be a whole number from 1 to {MAX_INTEGER}", default)
 
-    def positive(self, default: int) -> Parse:
+    def _whole(self, expected: str, default: int) -> Parse:
         def parse(name: str, raw: str) -> object:
-            if raw.isdigit() and int(raw) > 0:
+            if _DIGITS.fullmatch(raw) and 1 <= int(raw) <= MAX_INTEGER:
                 return int(raw)
-            return self.warn(name, raw, "must be a positive integer", f"{default}")
+            return self.warn(name, raw, expected, f"{default}")
 
         return parse
 
@@ -174,15 +245,16 @@ class _Parser:
         return parse
 
     def url(self, name: str, raw: str) -> object:
-        if "://" not in raw:
-            return self.warn(
-                name, raw, "must be a URL with a scheme (http:// or https://)", "the default endpoint"
-            )
-        return raw
+        # Other schemes (unix://, dns://) are gRPC targets, checked against the protocol in resolve().
+        fallback = "the configuration file's endpoint, else the default"
+        if not url_scheme(raw):
+            return self.warn(name, raw, "must be a URL with a scheme (http:// or https://)", fallback)
+        problem = http_url_problem(raw) if url_scheme(raw) in HTTP_SCHEMES else None
+        return self.warn(name, raw, problem, fallback) if problem else raw
 
     def key_values(self, name: str, raw: str) -> object:
-        """`k1=v1,k2=v2` with percent-encoded values (W3C Baggage octets), as OTEL_*_HEADERS and
-        OTEL_RESOURCE_ATTRIBUTES are written. A malformed pair is skipped with a warning."""
+        """`k1=v1,k2=v2` with percent-encoded values (W3C Baggage octets), as OTEL_RESOURCE_ATTRIBUTES
+        is written. A malformed pair is skipped with a warning."""
         out: dict[str, str] = {}
         for item in raw.split(","):
             if not item.strip():
@@ -190,34 +262,56 @@ class _Parser:
             key, sep, value = item.partition("=")
             key = unquote(key.strip())
             if not sep or not key:
-                self.layer.warnings.append(f'{name}: entry "{item.strip()}" is not key=value; skipped')
+                self.layer.warnings.append(
+                    f'{name}: entry "{shorten(item.strip())}" is not key=value; skipped'
+                )
                 continue
             out[key] = unquote(value.strip())
         return out
 
+    def headers(self, name: str, raw: str) -> object:
+        """OTEL_EXPORTER_OTLP_HEADERS: key_values whose keys are lower-cased (gRPC refuses upper case;
+        header names are case-insensitive) and whose pairs must travel as metadata and as HTTP
+        headers. A bad pair is skipped with a warning naming its key or position, never its value."""
+        out: dict[str, str] = {}
+        items = [item for item in raw.split(",") if item.strip()]
+        for position, item in enumerate(items, 1):
+            key, sep, value = item.partition("=")
+            key, value = unquote(key.strip()).lower(), unquote(value.strip())
+            problem = "is not key=value" if not sep or not key else header_problem(key, value)
+            if problem:
+                entry = f'"{shorten(key)}"' if sep and key else str(position)
+                self.layer.warnings.append(f"{name}: entry {entry} {problem}; skipped")
+                continue
+            out[key] = value
+        return out
+
     def propagators(self, name: str, raw: str) -> object:
-        return self._names(name, raw, "propagator", PROPAGATORS, "tracecontext,baggage")
+        known = tuple(sorted(set(PROPAGATORS) | set(propagator_entry_points())))
+        return self._names(name, raw, "propagator", known, "tracecontext,baggage")
 
     def exporters(self, name: str, raw: str) -> object:
         return self._names(name, raw, "exporter", EXPORTERS, "otlp")
 
     def _names(self, name: str, raw: str, what: str, known: tuple[str, ...], fallback: str) -> object:
         """A comma list of known names, each once; "none" among them means none at all (as the
-        specification has it for OTEL_PROPAGATORS and the SDKs for OTEL_TRACES_EXPORTER)."""
+        specification has it for OTEL_PROPAGATORS and the SDKs for OTEL_TRACES_EXPORTER). The
+        unknown ones make one warning."""
         names: list[str] = []
+        unknown: list[str] = []
         for item in raw.split(","):
             item = item.strip().lower()
-            if not item or item in names:
-                continue
-            if item not in known:
-                self.layer.warnings.append(
-                    f'{name}: unknown {what} "{item}" (known: {", ".join(known)}); skipped'
-                )
-                continue
-            names.append(item)
+            if item and item not in names and item not in unknown:
+                (names if item in known else unknown).append(item)
+        if unknown:
+            skipped = ", ".join(f'"{shorten(item)}"' for item in unknown)
+            outcome = "skipped" if names else f"using {fallback}"
+            self.layer.warnings.append(
+                f"{name}: unknown {what} {skipped} (known: {', '.join(known)}); {outcome}"
+            )
         if "none" in names:
             return ()
-        return tuple(names) if names else self.warn(name, raw, f"names no known {what}", fallback)
+        return tuple(names) if names else _SKIP
 
 
 _SKIP = object()

@@ -7,8 +7,19 @@ from dataclasses import dataclass, fields
 from importlib.metadata import entry_points
 from typing import Any
 
-from .._errors import ConfigError, Problem
-from ._env import EXPORTERS, PROPAGATORS, PROTOCOLS, EnvLayer, env_layer, read_environment
+from .._errors import ConfigError, Problem, shorten
+from ._endpoint import endpoint_problem, plaintext_by_scheme
+from ._env import (
+    EXPORTERS,
+    PROPAGATORS,
+    PROTOCOLS,
+    EnvLayer,
+    env_layer,
+    header_problem,
+    integer_problem,
+    propagator_entry_points,
+    read_environment,
+)
 from ._k8sfile import TracingFile, load_tracing_file
 from ._settings import ARGUMENT, DEFAULT, Settings, Sourced, file_source
 
@@ -54,6 +65,15 @@ _DEFAULTS: dict[str, Any] = {
     "log_correlation": True,
 }
 ARGUMENT_NAMES = tuple(f.name for f in fields(Settings))
+_INTEGERS = (
+    "timeout_ms",
+    "bsp_schedule_delay_ms",
+    "bsp_export_timeout_ms",
+    "bsp_max_queue_size",
+    "bsp_max_export_batch_size",
+    "shutdown_timeout_ms",
+)
+_DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318/v1/traces"}
 
 
 @dataclass(frozen=True)
@@ -90,11 +110,22 @@ def _check_arguments(raw: dict[str, Any]) -> dict[str, Sourced]:
         problems.append(
             Problem("setup()", "protocol", f"must be one of {', '.join(PROTOCOLS)}, got {raw['protocol']!r}")
         )
-    for name, known in (("propagators", PROPAGATORS), ("traces_exporter", EXPORTERS)):
+    propagators = tuple(sorted(set(PROPAGATORS) | set(propagator_entry_points())))
+    for name, known in (("propagators", propagators), ("traces_exporter", EXPORTERS)):
         if name in raw and (isinstance(raw[name], str) or any(p not in known for p in raw[name])):
             problems.append(Problem("setup()", name, f"a list of {', '.join(known)}; got {raw[name]!r}"))
+    for name in _INTEGERS:
+        problem = integer_problem(raw[name], 1) if raw.get(name) is not None else None
+        if problem:
+            problems.append(Problem("setup()", name, f"{problem}, got {raw[name]!r}"))
+    for key, value in (raw.get("headers") or {}).items():
+        problem = header_problem(str(key).lower(), str(value))
+        if problem:
+            problems.append(Problem("setup()", f"headers.{key}", problem))
     if problems:
         raise ConfigError(problems)
+    if raw.get("headers"):
+        raw["headers"] = {str(k).lower(): str(v) for k, v in raw["headers"].items()}
     lists = ("propagators", "traces_exporter")
     out = {k: Sourced(tuple(v) if k in lists else v, ARGUMENT) for k, v in raw.items() if v is not None}
     for name in lists:
@@ -143,19 +174,8 @@ def _env_fields(env: EnvLayer, protocol_before: Sourced) -> dict[str, Sourced]:
 
 
 def _finish(merged: dict[str, Sourced], env: EnvLayer, args: dict[str, Sourced], warnings: list[str]) -> None:
-    if merged["endpoint"].value is None:
-        default = (
-            "http://localhost:4317"
-            if merged["protocol"].value == "grpc"
-            else "http://localhost:4318/v1/traces"
-        )
-        merged["endpoint"] = Sourced(default, DEFAULT)
-    elif merged["protocol"].value == "http/protobuf" and "://" not in merged["endpoint"].value:
-        warnings.append(
-            f"endpoint {merged['endpoint'].value!r} ({merged['endpoint'].source}) is a gRPC target but the protocol is "
-            "http/protobuf; using http://localhost:4318/v1/traces"
-        )
-        merged["endpoint"] = Sourced("http://localhost:4318/v1/traces", DEFAULT)
+    _check_endpoint(merged, warnings)
+    _transport_security(merged, warnings)
     if merged["service_name"].value is None:
         from_attrs = merged["resource_attributes"].value.get("service.name")
         merged["service_name"] = (
@@ -177,12 +197,64 @@ def _finish(merged: dict[str, Sourced], env: EnvLayer, args: dict[str, Sourced],
         merged["bsp_max_export_batch_size"] = Sourced(queue.value, batch.source)
 
 
+def _check_endpoint(merged: dict[str, Sourced], warnings: list[str]) -> None:
+    """An endpoint the protocol cannot dial: a setup() argument raises, anything else falls back."""
+    item, protocol = merged["endpoint"], merged["protocol"].value
+    default = _DEFAULT_ENDPOINTS[protocol]
+    if item.value is None:
+        merged["endpoint"] = Sourced(default, DEFAULT)
+        return
+    problem = endpoint_problem(item.value, protocol)
+    if problem is None:
+        return
+    if item.source == ARGUMENT:
+        raise ConfigError([Problem("setup()", "endpoint", f"{problem}, got {item.value!r}")])
+    warnings.append(f'{_where(item, "endpoint")}{problem}, got "{shorten(item.value)}"; using {default}')
+    merged["endpoint"] = Sourced(default, DEFAULT)
+
+
+def _transport_security(merged: dict[str, Sourced], warnings: list[str]) -> None:
+    """Make `insecure` the effective choice for the final endpoint. An http/https scheme decides
+    (OTLP specification), an explicit contrary `insecure` only earns a warning; otherwise `insecure`
+    counts when it comes from the endpoint's own source or a higher one, so that a file's implied
+    insecure never travels to an endpoint given by the environment or by setup()."""
+    endpoint, insecure = merged["endpoint"], merged["insecure"]
+    by_scheme = plaintext_by_scheme(endpoint.value)
+    if by_scheme is not None:
+        if insecure.value is not None and insecure.value != by_scheme and _rank(insecure) >= _RANKS["env"]:
+            transport = "plaintext" if by_scheme else "TLS"
+            warnings.append(
+                f"{_where(insecure, 'insecure')}{str(insecure.value).lower()} is ignored: the endpoint "
+                f"{endpoint.value} ({endpoint.source}) has a scheme, which decides; using {transport}"
+            )
+        if insecure.value != by_scheme:
+            merged["insecure"] = Sourced(by_scheme, endpoint.source)
+    elif insecure.value is None or _rank(insecure) < _rank(endpoint):
+        merged["insecure"] = Sourced(False, DEFAULT)  # the specification's default: TLS
+
+
+_RANKS = {DEFAULT: 0, "file": 1, "env": 2, ARGUMENT: 3}  # the precedence rule
+
+
+def _rank(item: Sourced) -> int:
+    return _RANKS[item.source.partition(":")[0]]
+
+
+def _where(item: Sourced, field: str) -> str:
+    """The start of a warning about `item`: `VARIABLE: `, `setup(): field: ` or `PATH: field: `."""
+    if item.source.startswith("env:"):
+        return item.source.removeprefix("env:") + ": "
+    origin = "setup()" if item.source == ARGUMENT else item.source.removeprefix("file:")
+    return f"{origin}: {field}: "
+
+
 def _check_sampler(merged: dict[str, Sourced], warnings: list[str]) -> None:
     name = merged["sampler"]
     if name.value not in BUILTIN_SAMPLERS and name.value not in sampler_entry_points():
         known = ", ".join((*BUILTIN_SAMPLERS, *sorted(sampler_entry_points())))
         warnings.append(
-            f'{_label(name)}: unknown sampler "{name.value}" (known: {known}); using parentbased_always_on'
+            f'{_where(name, "sampler")}unknown sampler "{shorten(str(name.value))}" (known: {known}); '
+            "using parentbased_always_on"
         )
         merged["sampler"] = Sourced("parentbased_always_on", DEFAULT)
         merged["sampler_arg"] = Sourced(None, DEFAULT)
@@ -195,14 +267,12 @@ def _check_sampler(merged: dict[str, Sourced], warnings: list[str]) -> None:
         except ValueError:
             ok = False
         if not ok:
-            warnings.append(f'{_label(arg)}: ratio must be a number in [0, 1], got "{arg.value}"; using 1.0')
+            warnings.append(
+                f'{_where(arg, "sampler_arg")}ratio must be a number in [0, 1], got "{shorten(str(arg.value))}"; using 1.0'
+            )
             merged["sampler_arg"] = Sourced("1.0", DEFAULT)
 
 
 def sampler_entry_points() -> dict[str, Any]:
     """Samplers registered by any installed distribution under opentelemetry_traces_sampler."""
     return {ep.name: ep for ep in entry_points(group=SAMPLER_ENTRY_POINT_GROUP)}
-
-
-def _label(item: Sourced) -> str:
-    return item.source.removeprefix("env:").removeprefix("file:") if item.source != DEFAULT else "sampler"

@@ -46,4 +46,13 @@ _FACTORIES: dict[str, Callable[[], TextMapPropagator]] = {
 def build_propagator(names: Iterable[str]) -> IsolatingCompositePropagator:
     """OTEL_PROPAGATORS names -> one composite propagator (an empty one for "none"); unknown names
     are skipped (configuration has warned about them)."""
-    return IsolatingCompositePropagator([_FACTORIES[n]() for n in names if n in _FACTORIES])
+    built = (_FACTORIES[n]() if n in _FACTORIES else _installed(n) for n in names)
+    return IsolatingCompositePropagator([p for p in built if p is not None])
+
+
+def _installed(name: str) -> TextMapPropagator | None:
+    """A propagator another distribution registers under opentelemetry_propagator (e.g. xray)."""
+    from ..config import propagator_entry_points
+
+    entry = propagator_entry_points().get(name)
+    return entry.load()() if entry is not None else None
