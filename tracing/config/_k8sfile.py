@@ -107,7 +107,9 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             self._count(1 + size, size, mark)
             return node
-        mark = self.peek_event().start_mark
+        mark, anchor = self.peek_event().start_mark, self.peek_event().anchor
+        # go-yaml lets an anchor be defined again (later aliases mean the new value); PyYAML refuses.
+        self.anchors.pop(anchor, None)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
