@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracing.config import read_environment
+import tracing
 
 from ._contrib import INSTRUMENTORS
 
-DISABLED_VARIABLE = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
 _ALL = "*"
 # The library each instrumentation name traces: the top-level module a program imports.
 LIBRARY = {name: name.split("_")[0] for name in INSTRUMENTORS}
@@ -31,5 +30,4 @@ class Plan:
 
 
 def plan_from_environment() -> Plan:
-    raw = read_environment().get(DISABLED_VARIABLE, "")
-    return Plan(frozenset(item.strip() for item in raw.split(",") if item.strip()))
+    return Plan(frozenset(tracing.current_settings()["disabled_instrumentations"]))

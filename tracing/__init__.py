@@ -8,6 +8,7 @@ tracing.shutdown()       # bounded by KUBETRACE_SHUTDOWN_TIMEOUT_MS, also run at
 
 # config first: importing it imports opentelemetry.propagate safely (see config._import_guard).
 from . import config  # noqa: F401
+from ._current import current_settings
 from ._errors import ConfigError, Problem
 from ._hooks import safe_invoke
 from ._logging import JsonFormatter
@@ -30,6 +31,7 @@ __all__ = [
     "__version__",
     "active",
     "build_propagator",
+    "current_settings",
     "operation",
     "resolve",
     "safe_invoke",

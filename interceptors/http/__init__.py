@@ -19,12 +19,13 @@ in the response. Client spans to such paths get the same name and attributes (an
 Incoming context is the parent only when the trust policy trusts the caller; otherwise it becomes a
 link on a new root, and the untrusted caller's baggage is dropped.
 
-Options (keyword arguments; an argument wins over the environment):
+Options (keyword arguments; an argument wins over the settings of tracing.setup(), else the environment):
     tracer_provider   default: the global one
     trust_policy      servers: TRUST_ALL, TRUST_NONE or trust_callers(predicate);
                       default: tracing.setup()'s KUBETRACE_TRUST_INCOMING, else trust all
-    excluded_urls     paths not traced (with everything under them); default KUBETRACE_HTTP_EXCLUDED_URLS
-                      (comma-separated, or "none"), else /healthz, /livez, /readyz, /metrics
+    excluded_urls     paths not traced (with everything under them); default: the http_excluded_urls
+                      setting (KUBETRACE_HTTP_EXCLUDED_URLS, comma-separated, or "none"), else
+                      /healthz, /livez, /readyz, /metrics
     route             servers: request (environ or scope) -> route template, known before the app runs
     request_hook      servers: (span, environ|scope); clients: (span, method, url, headers)
     response_hook     servers: (span, environ|scope, status, headers); clients: (span, status, headers)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-DEFAULT_EXCLUDED_PATHS = ("/healthz", "/livez", "/readyz", "/metrics")
-
 
 class ExcludedPaths:
     """A path is excluded when it equals an entry or continues it with "/" (/healthz/etcd, not /healthzz)."""

@@ -1,4 +1,8 @@
-"""The options every HTTP interceptor takes, resolved once per interceptor: argument > env var > default."""
+"""The options every HTTP interceptor takes, resolved once per interceptor: argument > settings.
+
+The settings are those of the active tracing.setup(), else what the environment says now (see
+tracing.config: it reads the variables, applies the precedence rule and shows each value's source).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,10 @@ from typing import Any
 
 from opentelemetry.trace import TracerProvider
 
+import tracing
 from tracing.propagation import TrustPolicy
 
-from ._env import (
-    CLIENT_REQUEST_HEADERS,
-    CLIENT_RESPONSE_HEADERS,
-    SERVER_REQUEST_HEADERS,
-    SERVER_RESPONSE_HEADERS,
-    http_environment,
-)
-from ._excluded import DEFAULT_EXCLUDED_PATHS, ExcludedPaths
+from ._excluded import ExcludedPaths
 from ._headers import HeaderCapture
 
 _COMMON = ("tracer_provider", "excluded_urls", "request_hook", "response_hook", "kubernetes")
@@ -41,33 +39,34 @@ class Options:
 
 
 def server_options(owner: str, given: dict[str, Any]) -> Options:
-    return _resolve(owner, given, SERVER_OPTIONS, SERVER_REQUEST_HEADERS, SERVER_RESPONSE_HEADERS)
+    return _resolve(owner, given, SERVER_OPTIONS, "server")
 
 
 def client_options(owner: str, given: dict[str, Any]) -> Options:
-    return _resolve(owner, given, CLIENT_OPTIONS, CLIENT_REQUEST_HEADERS, CLIENT_RESPONSE_HEADERS)
+    return _resolve(owner, given, CLIENT_OPTIONS, "client")
 
 
-def _resolve(
-    owner: str, given: dict[str, Any], known: tuple[str, ...], request_var: str, response_var: str
-) -> Options:
+def _resolve(owner: str, given: dict[str, Any], known: tuple[str, ...], side: str) -> Options:
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise TypeError(f"{owner}: unknown option(s) {', '.join(unknown)}; known options: {', '.join(known)}")
-    env = http_environment()
+    settings = tracing.current_settings()
     excluded: Iterable[str] | None = given.get("excluded_urls")
     if excluded is None:
-        excluded = env.excluded_urls if env.excluded_urls is not None else DEFAULT_EXCLUDED_PATHS
+        excluded = settings["http_excluded_urls"]
     elif isinstance(excluded, str):
         raise TypeError(f"{owner}: excluded_urls must be a list of paths, got the string {excluded!r}")
     options = {k: v for k, v in given.items() if k != "excluded_urls"}
     if "kubernetes" in options:
         options["kubernetes"] = bool(options["kubernetes"])
+    sanitize = settings["http_sanitize_fields"]
     return Options(
         excluded=ExcludedPaths(excluded),
-        request_headers=HeaderCapture("http.request.header.", env.headers[request_var], env.sanitize_fields),
+        request_headers=HeaderCapture(
+            "http.request.header.", settings[f"http_{side}_request_headers"], sanitize
+        ),
         response_headers=HeaderCapture(
-            "http.response.header.", env.headers[response_var], env.sanitize_fields
+            "http.response.header.", settings[f"http_{side}_response_headers"], sanitize
         ),
         **options,
     )

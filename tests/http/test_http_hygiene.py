@@ -15,7 +15,6 @@ from opentelemetry.trace import SpanKind
 
 import tracing
 from interceptors.http import instrument_requests_session
-from interceptors.http._env import http_environment
 from interceptors.http._headers import HeaderCapture
 
 CAPTURE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_"
@@ -163,22 +162,6 @@ def test_request_controlled_strings_are_bounded(serve, recorder):
     (span,) = wait_for_spans(recorder, 1)
     assert len(span.attributes["user_agent.original"]) == 2048
     assert len(span.attributes["url.query"]) == 2048
-
-
-@pytest.mark.parametrize(
-    "environ, excluded, request_headers",
-    [
-        ({}, None, ()),
-        ({"KUBETRACE_HTTP_EXCLUDED_URLS": " /a, ,/b/ "}, ("/a", "/b/"), ()),
-        ({"KUBETRACE_HTTP_EXCLUDED_URLS": "NONE"}, (), ()),
-        ({"KUBETRACE_HTTP_EXCLUDED_URLS": "  "}, None, ()),
-        ({CAPTURE + "SERVER_REQUEST": "X-A, x-b-.*,"}, None, ("X-A", "x-b-.*")),
-    ],
-)
-def test_http_environment_is_read_through_tracing_config(environ, excluded, request_headers):
-    env = http_environment(environ)
-    assert env.excluded_urls == excluded
-    assert env.headers[CAPTURE + "SERVER_REQUEST"] == request_headers
 
 
 def test_an_invalid_header_pattern_is_matched_literally_not_raised():

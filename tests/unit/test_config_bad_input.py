@@ -502,7 +502,21 @@ BAD_VARIABLES = [
         {"OTEL_EXPORTER_OTLP_INSECURE": "maybe"},
         "insecure",
         True,  # from the default endpoint's http scheme
-        'OTEL_EXPORTER_OTLP_INSECURE: must be "true" or "false", got "maybe"; using false',
+        'OTEL_EXPORTER_OTLP_INSECURE: must be "true" or "false", got "maybe"; '
+        "using the default: the endpoint's scheme decides, else TLS",
+    ),
+    # Booleans whose default is true keep it, and the warning says so (it once said "using false").
+    BadVariable(
+        {"KUBETRACE_LOG_CORRELATION": "yes"},
+        "log_correlation",
+        True,
+        'KUBETRACE_LOG_CORRELATION: must be "true" or "false", got "yes"; using true',
+    ),
+    BadVariable(
+        {"KUBETRACE_TRACEPARENT_FROM_ENV": "0"},
+        "parent_from_env",
+        True,
+        'KUBETRACE_TRACEPARENT_FROM_ENV: must be "true" or "false", got "0"; using true',
     ),
     BadVariable(
         {"OTEL_EXPORTER_OTLP_PROTOCOL": "json"},

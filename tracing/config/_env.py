@@ -43,6 +43,16 @@ COMPRESSIONS = ("gzip", "none")
 MAX_INTEGER = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 _HEADER_KEY = re.compile(r"[0-9a-z_.-]+")  # gRPC metadata keys, lower case (HTTP takes them too)
+_CAPTURE = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_"  # the names OpenTelemetry's instrumentations read
+# The HTTP interceptors' settings: field -> variable. Each is a comma list of entries.
+HTTP_VARIABLES = {
+    "http_excluded_urls": "KUBETRACE_HTTP_EXCLUDED_URLS",
+    "http_server_request_headers": _CAPTURE + "SERVER_REQUEST",
+    "http_server_response_headers": _CAPTURE + "SERVER_RESPONSE",
+    "http_client_request_headers": _CAPTURE + "CLIENT_REQUEST",
+    "http_client_response_headers": _CAPTURE + "CLIENT_RESPONSE",
+    "http_sanitize_fields": _CAPTURE + "SANITIZE_FIELDS",
+}
 
 
 def integer_problem(value: object, minimum: int) -> str | None:
@@ -125,7 +135,7 @@ class EnvLayer:
 def env_layer(env: Mapping[str, str]) -> EnvLayer:
     layer = EnvLayer()
     p = _Parser(env, layer)
-    p.take("disabled", "OTEL_SDK_DISABLED", p.boolean)
+    p.take("disabled", "OTEL_SDK_DISABLED", p.boolean(False))
     p.take("config_file", "KUBETRACE_CONFIG", p.text)
     p.take("service_name", "OTEL_SERVICE_NAME", p.text)
     p.take("resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", p.key_values)
@@ -140,7 +150,7 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     )
     p.take("traces_endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", p.url)
     p.take("base_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", p.url)
-    p.take("insecure", ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"), p.boolean)
+    p.take("insecure", ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"), p.boolean(None))
     p.take("headers", ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"), p.headers)
     p.take("timeout_ms", ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), p.millis(10000))
     p.take(
@@ -161,11 +171,14 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     p.take("bsp_max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", p.count(512))
     p.take("shutdown_timeout_ms", "KUBETRACE_SHUTDOWN_TIMEOUT_MS", p.millis(5000))
     p.take("trust_incoming", "KUBETRACE_TRUST_INCOMING", p.choice(("all", "none"), "all"))
-    p.take("parent_from_env", "KUBETRACE_TRACEPARENT_FROM_ENV", p.boolean)
+    p.take("parent_from_env", "KUBETRACE_TRACEPARENT_FROM_ENV", p.boolean(True))
     p.take("parent_traceparent", "TRACEPARENT", p.text)
     p.take("parent_tracestate", "TRACESTATE", p.text)
     p.take("parent_baggage", "BAGGAGE", p.text)
-    p.take("log_correlation", "KUBETRACE_LOG_CORRELATION", p.boolean)
+    p.take("log_correlation", "KUBETRACE_LOG_CORRELATION", p.boolean(True))
+    for field_name, variable in HTTP_VARIABLES.items():
+        p.take(field_name, variable, p.paths if field_name == "http_excluded_urls" else p.entries)
+    p.take("disabled_instrumentations", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", p.entries)
     kubernetes = {}
     for attribute, names in DOWNWARD_API.items():
         for name in names:
@@ -213,12 +226,30 @@ class _Parser:
     def lower_text(self, name: str, raw: str) -> str:
         return raw.lower()
 
-    def boolean(self, name: str, raw: str) -> object:
-        # Spec: only "true" (any case) is true; "false" is false; anything else warns and is false.
-        low = raw.lower()
-        if low in ("true", "false"):
-            return low == "true"
-        return self.warn(name, raw, 'must be "true" or "false"', "false")
+    def boolean(self, default: bool | None) -> Parse:
+        # Spec: only "true" (any case) is true; "false" is false; anything else warns and keeps the
+        # setting's default, which the warning names (None: insecure's, which the endpoint decides).
+        fallback = (
+            "the default: the endpoint's scheme decides, else TLS"
+            if default is None
+            else str(default).lower()
+        )
+
+        def parse(name: str, raw: str) -> object:
+            low = raw.lower()
+            if low in ("true", "false"):
+                return low == "true"
+            return self.warn(name, raw, 'must be "true" or "false"', fallback)
+
+        return parse
+
+    def entries(self, name: str, raw: str) -> tuple[str, ...]:
+        """A comma list, each entry stripped, empty ones dropped (OpenTelemetry's header-capture form)."""
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+    def paths(self, name: str, raw: str) -> tuple[str, ...]:
+        """Excluded URL paths: entries, where the single word "none" means no path at all."""
+        return () if raw.lower() == "none" else self.entries(name, raw)
 
     def millis(self, default: int) -> Parse:
         # Zero is refused too: a zero export timeout fails every export, a zero delay busy-loops.

@@ -63,6 +63,13 @@ _DEFAULTS: dict[str, Any] = {
     "parent_tracestate": None,
     "parent_baggage": None,
     "log_correlation": True,
+    "http_excluded_urls": ("/healthz", "/livez", "/readyz", "/metrics"),  # probes and scrapes: noise
+    "http_server_request_headers": (),
+    "http_server_response_headers": (),
+    "http_client_request_headers": (),
+    "http_client_response_headers": (),
+    "http_sanitize_fields": (),
+    "disabled_instrumentations": (),
 }
 ARGUMENT_NAMES = tuple(f.name for f in fields(Settings))
 _INTEGERS = (
@@ -72,6 +79,15 @@ _INTEGERS = (
     "bsp_max_queue_size",
     "bsp_max_export_batch_size",
     "shutdown_timeout_ms",
+)
+_LISTS = (
+    "http_excluded_urls",
+    "http_server_request_headers",
+    "http_server_response_headers",
+    "http_client_request_headers",
+    "http_client_response_headers",
+    "http_sanitize_fields",
+    "disabled_instrumentations",
 )
 _DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318/v1/traces"}
 
@@ -83,15 +99,23 @@ class Resolved:
     warnings: tuple[str, ...]
 
 
-def resolve(arguments: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Resolved:
+def resolve(
+    arguments: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    read_file: bool = True,
+) -> Resolved:
     """Build the effective settings. Raises ConfigError for an unusable config file or argument;
-    environment variables never raise (each bad one is a warning naming its fallback)."""
+    environment variables never raise (each bad one is a warning naming its fallback).
+    `read_file=False` leaves the configuration file out: for code that needs only settings no file
+    holds (the HTTP interceptors' without setup()), and must not fail on a file setup() would refuse."""
     args = _check_arguments(dict(arguments or {}))
     env = env_layer(read_environment(environ))
     merged: dict[str, Sourced] = {k: Sourced(v, DEFAULT) for k, v in _DEFAULTS.items()}
 
     config_file = args.get("config_file") or env.values.get("config_file")
-    tracing_file = load_tracing_file(config_file.value) if config_file and config_file.value else None
+    wanted = read_file and config_file and config_file.value
+    tracing_file = load_tracing_file(config_file.value) if wanted else None
     if tracing_file is not None:
         merged.update(_file_layer(tracing_file))
     merged.update(_env_fields(env, merged["protocol"]))
@@ -118,6 +142,12 @@ def _check_arguments(raw: dict[str, Any]) -> dict[str, Sourced]:
         problem = integer_problem(raw[name], 1) if raw.get(name) is not None else None
         if problem:
             problems.append(Problem("setup()", name, f"{problem}, got {raw[name]!r}"))
+    for name in _LISTS:
+        value = raw.get(name)
+        if value is not None and not (
+            isinstance(value, (list, tuple)) and all(isinstance(i, str) for i in value)
+        ):
+            problems.append(Problem("setup()", name, f"must be a list of strings, got {value!r}"))
     for key, value in (raw.get("headers") or {}).items():
         problem = header_problem(str(key).lower(), str(value))
         if problem:
@@ -126,9 +156,10 @@ def _check_arguments(raw: dict[str, Any]) -> dict[str, Sourced]:
         raise ConfigError(problems)
     if raw.get("headers"):
         raw["headers"] = {str(k).lower(): str(v) for k, v in raw["headers"].items()}
-    lists = ("propagators", "traces_exporter")
+    names = ("propagators", "traces_exporter")
+    lists = (*names, *_LISTS)
     out = {k: Sourced(tuple(v) if k in lists else v, ARGUMENT) for k, v in raw.items() if v is not None}
-    for name in lists:
+    for name in names:
         if "none" in out.get(name, Sourced(())).value:
             out[name] = Sourced((), ARGUMENT)
     return out

@@ -58,6 +58,14 @@ class Settings:
     parent_tracestate: Sourced  # str | None
     parent_baggage: Sourced  # str | None: BAGGAGE seen at setup
     log_correlation: Sourced  # bool: logging records made in a span carry its ids (tracing/_logging.py)
+    # The HTTP interceptors' defaults (a middleware's or client's own keyword argument wins):
+    http_excluded_urls: Sourced  # tuple[str, ...]: paths not traced, with everything under them
+    http_server_request_headers: Sourced  # tuple[str, ...]: header-name patterns captured as attributes
+    http_server_response_headers: Sourced
+    http_client_request_headers: Sourced
+    http_client_response_headers: Sourced
+    http_sanitize_fields: Sourced  # tuple[str, ...]: patterns whose captured headers are redacted
+    disabled_instrumentations: Sourced  # tuple[str, ...]: zero-code instrumentation names left off; "*": all
 
     def items(self) -> list[tuple[str, Sourced]]:
         """(name, Sourced) pairs in declaration order, for printing."""
