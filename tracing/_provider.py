@@ -17,6 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from ._exit import flush_on_sigterm
 from ._exporter import build_exporter
 from ._logging import install as correlate_logs
 from ._resource import build_resource
@@ -132,6 +133,7 @@ def setup(**arguments: Any) -> Tracing:
         handle = _install(resolved)
         _active = handle
         CONFIGURED_TRUST.policy = handle.trust_policy or TRUST_ALL
+    flush_on_sigterm(handle)  # outside the lock: its handler takes it, and runs on this thread
     return handle
 
 

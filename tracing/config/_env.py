@@ -176,6 +176,7 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     p.take("parent_tracestate", "TRACESTATE", p.text)
     p.take("parent_baggage", "BAGGAGE", p.text)
     p.take("log_correlation", "KUBETRACE_LOG_CORRELATION", p.boolean(True))
+    p.take("flush_on_sigterm", "KUBETRACE_FLUSH_ON_SIGTERM", p.boolean(True))
     for field_name, variable in HTTP_VARIABLES.items():
         p.take(field_name, variable, p.paths if field_name == "http_excluded_urls" else p.entries)
     p.take("disabled_instrumentations", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", p.entries)

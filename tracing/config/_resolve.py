@@ -63,6 +63,7 @@ _DEFAULTS: dict[str, Any] = {
     "parent_tracestate": None,
     "parent_baggage": None,
     "log_correlation": True,
+    "flush_on_sigterm": True,
     "http_excluded_urls": ("/healthz", "/livez", "/readyz", "/metrics"),  # probes and scrapes: noise
     "http_server_request_headers": (),
     "http_server_response_headers": (),

@@ -58,6 +58,7 @@ class Settings:
     parent_tracestate: Sourced  # str | None
     parent_baggage: Sourced  # str | None: BAGGAGE seen at setup
     log_correlation: Sourced  # bool: logging records made in a span carry its ids (tracing/_logging.py)
+    flush_on_sigterm: Sourced  # bool: a default SIGTERM flushes first, then kills (tracing/_exit.py)
     # The HTTP interceptors' defaults (a middleware's or client's own keyword argument wins):
     http_excluded_urls: Sourced  # tuple[str, ...]: paths not traced, with everything under them
     http_server_request_headers: Sourced  # tuple[str, ...]: header-name patterns captured as attributes
