@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,23 +73,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_and_terminate(
-    argv: list[str], env: dict[str, str], port: int, requests_made: int
+def sigterm_once_ready(
+    argv: list[str], env: dict[str, str], ready: Callable[[subprocess.Popen], None]
 ) -> tuple[int, str]:
-    """Start a server, make `requests_made` requests once it answers, SIGTERM it, its exit status."""
+    """Start `argv`, SIGTERM it once `ready(process)` returns; its exit status and its output."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base + "/probe-0", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout and proc.stdout.read()
-                time.sleep(0.05)
-        for i in range(1, requests_made):
-            assert requests.get(f"{base}/probe-{i}", timeout=5).text == "ok"
+        ready(proc)
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     finally:
@@ -96,6 +87,27 @@ def serve_and_terminate(
             proc.kill()
             proc.wait()
     return proc.returncode, output
+
+
+def serve_and_terminate(
+    argv: list[str], env: dict[str, str], port: int, requests_made: int
+) -> tuple[int, str]:
+    """Start a server, make `requests_made` requests once it answers, then SIGTERM it."""
+
+    def requests_answered(proc: subprocess.Popen) -> None:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base + "/probe-0", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.05)
+        for i in range(1, requests_made):
+            assert requests.get(f"{base}/probe-{i}", timeout=5).text == "ok"
+
+    return sigterm_once_ready(argv, env, requests_answered)
 
 
 def uvicorn_command(way: str, port: int) -> list[str]:
@@ -130,22 +142,10 @@ def test_without_the_flush_uvicorns_sigterm_loses_the_queue(otlp_receiver, tmp_p
 
 
 def run_plain(mode: str, env: dict[str, str]) -> tuple[int, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(PLAIN_PROGRAM), mode],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout.readline() == "ready\n", proc.stderr.read()
-        proc.send_signal(signal.SIGTERM)
-        _, errors = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, errors
+    def spans_queued(proc: subprocess.Popen) -> None:
+        assert "ready\n" in iter(proc.stdout.readline, ""), "the program ended before its spans were made"
+
+    return sigterm_once_ready([sys.executable, "-c", textwrap.dedent(PLAIN_PROGRAM), mode], env, spans_queued)
 
 
 @pytest.mark.parametrize("mode, status", [("default", KILLED_BY_SIGTERM), ("own-handler", 3)])
