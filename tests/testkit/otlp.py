@@ -105,7 +105,7 @@ class CaptureReceiver:
             port = self._grpc.add_secure_port("127.0.0.1:0", credentials)
         self._grpc.start()
         self.grpc_endpoint = f"127.0.0.1:{port}"
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _http_handler(self._state))
+        self._http = _QuietServer(("127.0.0.1", 0), _http_handler(self._state))
         self._http.daemon_threads = True
         scheme = "http"
         if self._tls is not None:
@@ -195,6 +195,11 @@ def _server_context(tls: Tls) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(cadata=tls.client_ca.decode())
     return context
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up (timeout, refused TLS handshake) is part of the tests
 
 
 def _http_handler(state: _State) -> type[BaseHTTPRequestHandler]:

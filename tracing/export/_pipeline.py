@@ -92,17 +92,18 @@ class ExportPipeline:
         if self._stopped:
             return True
         self._stopped = True
+        dropped_before = self.queue.stats().dropped_shutdown
         self._deadline = time.monotonic() + timeout_s
         self._stopping.set()
         self._wake.set()
         self._worker.join(timeout_s)
+        self.queue.close()  # before cancel(): a cancelled call is dropped_shutdown, not export failed
         if self._worker.is_alive():
             self.sender.cancel()  # the worker returns from a call in flight and finds the queue closed
-        dropped = self.queue.close()
-        if not self._worker.is_alive():
+        else:
             self.sender.close()
         self._log_totals(timeout_s)
-        return dropped == 0
+        return self.queue.stats().dropped_shutdown == dropped_before
 
     def stats(self) -> ExportStats:
         return self.queue.stats()
