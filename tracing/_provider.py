@@ -19,13 +19,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from ._exporter import build_pipeline
+from ._lean import LeanTracerProvider
 from ._logging import install as correlate_logs
 from ._resource import build_resource
 from ._sampler import build_sampler
 from .config import Resolved, Settings, resolve
 from .export import ExportStats
 from .export._pipeline import ExportPipeline
-from .export._processor import RecordProcessor
 from .propagation import CONFIGURED_TRUST, TRUST_ALL, TrustPolicy, trust_policy_named
 from .propagation._named import build_propagator
 
@@ -151,11 +151,16 @@ def _install(resolved: Resolved) -> Tracing:
         return Tracing(settings, None, resolved.warnings, trust, parent_context=parent)
     sampler = build_sampler(settings)
     exporters = settings["traces_exporter"]
+    resource = build_resource(settings)
     pipeline = build_pipeline(settings) if "otlp" in exporters else None
-    provider = TracerProvider(resource=build_resource(settings), sampler=sampler, shutdown_on_exit=False)
     if pipeline is not None:
-        provider.add_span_processor(RecordProcessor(pipeline, settings["shutdown_timeout_ms"] / 1000))
-    if "console" in exporters:
+        timeout_s = settings["shutdown_timeout_ms"] / 1000
+        provider = LeanTracerProvider(
+            pipeline, sampler=sampler, resource=resource, shutdown_timeout_s=timeout_s
+        )
+    else:
+        provider = TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
+    if "console" in exporters:  # the SDK's exporter, fed SDK spans (the lean ones are for the pipeline)
         provider.add_span_processor(BatchSpanProcessor(_console_exporter()))
     handle = Tracing(
         settings,

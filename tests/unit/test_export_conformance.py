@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
@@ -22,6 +22,7 @@ from testkit.ids import CountingIds
 from testkit.otlp import CaptureReceiver
 
 import tracing
+from tracing._lean import LeanSpan
 
 T0 = 1_700_000_000_000_000_000
 REMOTE_PARENT = SpanContext(
@@ -153,8 +154,10 @@ def _run_sdk(resource, exporter) -> None:
     provider.shutdown()
 
 
+@pytest.mark.parametrize("path", ["lean", "sdk-spans"])
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
-def test_what_we_send_equals_what_the_sdk_exporter_sends(limits, protocol):
+def test_what_we_send_equals_what_the_sdk_exporter_sends(limits, protocol, path):
+    """path: kubetrace's lean spans, or SDK spans (what a user's own SpanProcessor makes it use)."""
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
@@ -163,6 +166,10 @@ def test_what_we_send_equals_what_the_sdk_exporter_sends(limits, protocol):
         handle = tracing.setup(
             service_name="conformance", endpoint=endpoint, protocol=protocol, insecure=True
         )
+        if path == "sdk-spans":
+            handle.provider.add_span_processor(SpanProcessor())
+        probe = handle.provider.get_tracer("probe").start_span("probe", context=None)  # never ended: not sent
+        assert isinstance(probe, LeanSpan) == (path == "lean")
         handle.provider.id_generator = CountingIds()
         operations(handle.provider)
         assert handle.shutdown()
