@@ -4,6 +4,7 @@ same exported span, byte for byte once encoded."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import opentelemetry.sdk.trace as sdk_trace_module
@@ -24,7 +25,9 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 from testkit.ids import CountingIds
+from testkit.otlp import CaptureReceiver
 
+import tracing
 import tracing._lean._span as lean_span_module
 from tracing import SpanStarter
 from tracing._lean import LeanSpan, LeanTracerProvider
@@ -288,3 +291,34 @@ def test_the_starters_decided_spans_equal_the_tracers(sampler, fixed_clock):
     assert [Encoder().encode([r]) for r in from_tracer.records] == [
         Encoder().encode([r]) for r in from_starter.records
     ]
+
+
+@pytest.mark.parametrize("service, exported", [("api", True), ("other", False)])
+def test_the_jaeger_file_sampler_decides_for_lean_spans(tmp_path, service, exported):
+    strategies = tmp_path / "strategies.json"
+    strategies.write_text(
+        json.dumps(
+            {
+                "default_strategy": {"type": "probabilistic", "param": 0.0},
+                "service_strategies": [{"service": "api", "type": "probabilistic", "param": 1.0}],
+            }
+        )
+    )
+    with CaptureReceiver() as receiver:
+        handle = tracing.setup(
+            service_name=service,
+            endpoint=receiver.grpc_endpoint,
+            insecure=True,
+            sampler="parentbased_jaeger_file",
+            sampler_arg=f"path={strategies},reloadIntervalMs=0",
+        )
+        try:
+            span = trace.get_tracer("jaeger").start_span("by-tracer")
+            assert isinstance(span, LeanSpan) == exported
+            span.end()
+            SpanStarter("jaeger").start("by-starter", None, SpanKind.SERVER).end()
+            assert handle.force_flush()
+        finally:
+            handle.shutdown()
+        names = sorted(s.name for s in receiver.spans())
+    assert names == (["by-starter", "by-tracer"] if exported else [])

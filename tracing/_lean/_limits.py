@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import SpanLimits
 _attributes_log = logging.getLogger("opentelemetry.attributes")
 _FULL = "Attributes dict is full. Dropping the oldest key-value pair from attributes to make space for the new key-value pair."
 PLAIN = frozenset((str, bool, int, float))
+_STR = frozenset((str,))
 _UNLIMITED = sys.maxsize
 
 
@@ -52,16 +53,16 @@ def _number(limit: int | None) -> int:
 
 
 def is_plain(attributes: Mapping, count_limit: int, length_limit: int | None) -> bool:
-    """True when `attributes` can be copied as is: plain values, str keys, within both limits."""
-    if len(attributes) > count_limit:
+    """True when `attributes` can be copied as is: plain values, non-empty str keys, within both limits.
+    The type checks run as C loops (map(type, ...) into a frozenset test): a span's attributes are
+    checked on every request."""
+    if len(attributes) > count_limit or "" in attributes:
         return False
-    for key, value in attributes.items():
-        kind = value.__class__
-        if kind not in PLAIN or key.__class__ is not str or not key:
-            return False
-        if length_limit is not None and kind is str and len(value) > length_limit:
-            return False
-    return True
+    if not PLAIN.issuperset(map(type, attributes.values())) or not _STR.issuperset(map(type, attributes)):
+        return False
+    if length_limit is None:
+        return True
+    return all(len(value) <= length_limit for value in attributes.values() if value.__class__ is str)
 
 
 def bounded(attributes: Mapping | None, count_limit: int, length_limit: int | None) -> tuple[dict, int]:

@@ -1,6 +1,6 @@
 """The export pipeline: records in, OTLP out, on one worker thread, never blocking the request path.
 
-A request thread's whole share is SpanQueue.offer() (a lock, an append). The worker takes batches of
+A request thread's whole share is put(), which is SpanQueue.offer() (a lock, an append). The worker takes batches of
 OTEL_BSP_MAX_EXPORT_BATCH_SIZE records when that many are queued, or whatever is queued every
 OTEL_BSP_SCHEDULE_DELAY and on force_flush(); encodes each batch to one OTLP request; sends it,
 retrying by the OTLP rules (see _retry) for at most OTEL_BSP_EXPORT_TIMEOUT per batch, each attempt
@@ -61,18 +61,18 @@ class ExportPipeline:
     def __init__(self, sender: Sender, options: PipelineOptions):
         self.sender = sender
         self.options = options
-        self.queue = SpanQueue(options.queue_bytes, options.max_queue_spans)
+        self.queue = SpanQueue(
+            options.queue_bytes, options.max_queue_spans, options.batch_size, self._on_batch
+        )
+        # A request thread's whole share: queue.offer() (a lock and an append; _on_batch when a batch is full).
+        self.put = self.queue.offer
         self._encoder = Encoder()
         self._stopped = False
         self._start_worker()
         _forget_queue_in_children(self)
 
-    # -- request threads ------------------------------------------------------------------------
-
-    def put(self, record: tuple) -> None:
-        """Queue one record (or count it dropped); wakes the worker when a batch is full."""
-        if self.queue.offer(record) == self._batch_size:
-            self._wake.set()
+    def _on_batch(self) -> None:
+        self._wake.set()
 
     # -- any thread -----------------------------------------------------------------------------
 

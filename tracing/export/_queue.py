@@ -16,7 +16,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from ._record import estimated_bytes
+from ._record import ATTRIBUTES, EVENTS, ITEM_BYTES, LINKS, RECORD_BYTES, estimated_bytes
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,13 @@ class Batch(list):
 class SpanQueue:
     """Records waiting for export, and the ledger of what became of every one."""
 
-    def __init__(self, budget_bytes: int, max_spans: int | None = None):
+    def __init__(
+        self, budget_bytes: int, max_spans: int | None = None, batch_size: int = 0, on_batch=lambda: None
+    ):
         self.budget_bytes = budget_bytes
         self.max_spans = max_spans if max_spans is not None else 1 << 62
+        self.batch_size = batch_size
+        self.on_batch = on_batch
         self.reset()
 
     def reset(self) -> None:
@@ -74,22 +78,28 @@ class SpanQueue:
     def closed(self) -> bool:
         return self._closed
 
-    def offer(self, record: tuple) -> int:
-        """Queue `record` unless the budget or shutdown says no (then it is counted dropped). Returns
-        the queue's length after the offer, 0 when it was dropped."""
-        size = estimated_bytes(record)
+    def offer(self, record: tuple) -> None:
+        """Queue `record` unless the budget or shutdown says no (then it is counted dropped); call
+        `on_batch` when the queue reaches a batch. This is a request thread's whole share of export."""
+        if record[EVENTS] or record[LINKS]:
+            size = estimated_bytes(record)
+        else:  # estimated_bytes() of the common record, without the call
+            attributes = record[ATTRIBUTES]
+            size = RECORD_BYTES + ITEM_BYTES * len(attributes) if attributes else RECORD_BYTES
         with self.lock:
             items = self._items
             if self._closed:
                 self._counts["dropped_shutdown"] += 1
-                return 0
+                return
             if self._bytes + size > self.budget_bytes or len(items) >= self.max_spans:
                 self._counts["dropped_queue_full"] += 1
-                return 0
+                return
             self._bytes += size
             self.accepted += 1
             items.append(record)
-            return len(items)
+            full = len(items) == self.batch_size
+        if full:
+            self.on_batch()
 
     def take(self, limit: int) -> Batch | None:
         """Up to `limit` records, oldest first, now in flight until settle(); None when empty."""
