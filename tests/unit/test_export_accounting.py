@@ -3,18 +3,24 @@ readable from Tracing and reported in the log."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
+import tracemalloc
 
 import pytest
 from _export_support import options, pipeline_to, record
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import SpanKind
 from testkit import blackholed_endpoint, dead_endpoint
 from testkit.otlp import CaptureReceiver
 
 import tracing
 from tracing._exporter import pipeline_options
+from tracing._lean import LeanTracerProvider
 from tracing.config import resolve
 from tracing.export._record import estimated_bytes
 
@@ -187,3 +193,41 @@ def test_options_follow_the_settings():
     assert (opts.schedule_delay_s, opts.batch_size) == (0.25, 7)
     assert opts.request_timeout_s > 3600 * 24  # 0: no limit per attempt
     assert options().batch_size == 512
+
+
+@pytest.mark.parametrize("extra_attributes, events", [(0, 0), (20, 0), (40, 0), (0, 3)])
+def test_the_memory_estimate_covers_what_a_queued_record_really_holds(extra_attributes, events):
+    """tracemalloc's count of the memory lean records keep alive, against estimated_bytes()."""
+    collected: list[tuple] = []
+
+    class Collect:
+        put = collected.append
+
+    provider = LeanTracerProvider(Collect(), sampler=ALWAYS_ON, resource=Resource({}), shutdown_timeout_s=1)
+    tracer = provider.get_tracer("memory")
+    base = {
+        "rpc.system": "grpc",
+        "rpc.service": "helloworld.Greeter",
+        "rpc.method": "SayHello",
+        "server.port": 1,
+    }
+    keys = [f"extra.{i}" for i in range(extra_attributes)]
+    count = 2000
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for _ in range(count):
+        span = tracer.start_span("helloworld.Greeter/SayHello", None, SpanKind.SERVER, base)
+        span.set_attribute("rpc.grpc.status_code", 0)
+        for i, key in enumerate(keys):
+            span.set_attribute(key, i)
+        for i in range(events):
+            span.add_event("message", {"message.type": "SENT", "message.id": i})
+        span.end()
+    gc.collect()
+    measured = (
+        sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename")) / count
+    )
+    tracemalloc.stop()
+    estimated = estimated_bytes(collected[0])
+    assert measured <= estimated <= 1.6 * measured, (measured, estimated)
