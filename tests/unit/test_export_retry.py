@@ -8,10 +8,12 @@ import time
 
 import grpc
 import pytest
-from _export_support import pipeline_to, record
+from _export_support import options, pipeline_to, record, sender_for
 from testkit import blackholed_endpoint, dead_endpoint
 from testkit.otlp import CaptureReceiver, Reply
 
+from tracing.export._grpc_sender import GrpcSender, GrpcTarget
+from tracing.export._pipeline import ExportPipeline
 from tracing.export._retry import Backoff, Outcome
 
 RETRYABLE_CODES = [
@@ -189,3 +191,46 @@ def test_shutdown_returns_in_time_from_a_blackholed_receiver(protocol):
         stats = pipeline.stats()
     assert elapsed < 1.0, elapsed
     assert stats.dropped_shutdown == 1000 and stats.exported == 0
+
+
+def test_a_header_the_transport_refuses_is_a_final_failure_that_is_reported(receiver, caplog):
+    sender = GrpcSender(GrpcTarget(receiver.grpc_endpoint, None, (("bad key", "v"),), False, "t"))
+    pipeline = ExportPipeline(sender, options(report_interval_s=0))
+    with caplog.at_level(logging.WARNING, "kubetrace"):
+        _send(pipeline, 4)
+        assert pipeline.force_flush(5)
+        pipeline.shutdown(1)
+    assert pipeline.stats().dropped_export_failed == 4
+    assert "last export error: INTERNAL: Invalid metadata" in caplog.text
+
+
+def test_the_worker_survives_a_sender_that_raises(receiver):
+    real = sender_for(receiver.grpc_endpoint)
+    calls = []
+
+    class Flaky:
+        describe = "flaky"
+
+        def send(self, body, timeout_s):
+            calls.append(1)
+            if len(calls) == 1:
+                raise TypeError("a bug in a transport")
+            return real.send(body, timeout_s)
+
+        def cancel(self):
+            real.cancel()
+
+        def close(self):
+            real.close()
+
+        def forget(self):
+            real.forget()
+
+    pipeline = ExportPipeline(Flaky(), options())
+    _send(pipeline, 3)
+    assert pipeline.force_flush(5)
+    _send(pipeline, 2)
+    assert pipeline.force_flush(5)
+    pipeline.shutdown(1)
+    stats = pipeline.stats()
+    assert (stats.dropped_export_failed, stats.exported) == (3, 2)

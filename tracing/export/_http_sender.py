@@ -18,6 +18,11 @@ from ._retry import Outcome
 from ._status import partial_success
 
 _RETRYABLE = frozenset((429, 502, 503, 504))
+_TRANSIENT = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,11 @@ class HttpSender:
                 verify=self._verify,
                 cert=self._cert,
             )
-        except requests.exceptions.RequestException as err:
+        except _TRANSIENT as err:
             # Could not connect, or the connection broke or timed out: transient by the spec's rules.
             return Outcome.failure(f"{type(err).__name__}: {err}", retryable=True)
+        except requests.exceptions.RequestException as err:  # a bad URL or header: retrying cannot help
+            return Outcome.failure(f"{type(err).__name__}: {err}", retryable=False)
         status = response.status_code
         if 200 <= status < 300:
             return partial_success(response.content)

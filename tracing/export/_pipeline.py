@@ -178,7 +178,10 @@ class ExportPipeline:
             remaining = limit - time.monotonic()
             if remaining <= 0:
                 return Outcome.failure("out of time", False), self._cause_at(limit, batch_deadline)
-            outcome = self.sender.send(body, min(options.request_timeout_s, remaining))
+            try:
+                outcome = self.sender.send(body, min(options.request_timeout_s, remaining))
+            except Exception as err:  # the transport refused the request itself: no retry can help
+                outcome = Outcome.failure(f"{type(err).__name__}: {err}", retryable=False)
             if outcome.ok or not outcome.retryable:
                 return outcome, "dropped_export_failed"
             pause = options.backoff.delay(attempt, outcome)
