@@ -25,7 +25,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util import types
 
 from ..export._record import HAS_IS_REMOTE, IS_REMOTE, NO_DROPS, UNSET_STATUS
-from ._limits import PLAIN, bounded, cleaned_many, cleaned_one, put
+from ._limits import PLAIN, bounded, cleaned_many, cleaned_one, is_plain, put
 
 _log = logging.getLogger("opentelemetry.sdk.trace")  # the SDK's logger and messages, for the same warnings
 _UNSET = Status(StatusCode.UNSET)
@@ -75,8 +75,11 @@ class LeanSpan(trace_api.Span):
         self._events = None
         self._on_exception = on_exception  # (record_exception, set_status_on_exception) for __exit__
         limits = tracer.limits
+        dropped_attributes = 0
         if not attributes:
-            self._attributes, dropped_attributes = {}, 0
+            self._attributes = {}
+        elif is_plain(attributes, limits.span_attributes, limits.span_attribute_length):
+            self._attributes = dict(attributes)
         else:
             self._attributes, dropped_attributes = bounded(
                 attributes, limits.span_attributes, limits.span_attribute_length
@@ -129,17 +132,11 @@ class LeanSpan(trace_api.Span):
             self._count_dropped(0, len(attributes))
             return
         mine = self._attributes
-        if (
-            len(mine) + len(attributes) <= limits.span_attributes
-            and limits.span_attribute_length is None
-            and not any(key in mine for key in attributes)
+        if is_plain(attributes, limits.span_attributes - len(mine), limits.span_attribute_length) and (
+            mine.keys().isdisjoint(attributes)
         ):
-            for key, value in attributes.items():
-                if value.__class__ not in PLAIN or key.__class__ is not str or not key:
-                    break
-            else:
-                mine.update(attributes)
-                return
+            mine.update(attributes)
+            return
         clean, refused = cleaned_many(attributes, limits.span_attribute_length)
         dropped = refused + sum(put(mine, key, value, limits.span_attributes) for key, value in clean.items())
         if dropped:
