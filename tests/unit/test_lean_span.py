@@ -10,6 +10,7 @@ import logging
 import opentelemetry.sdk.trace as sdk_trace_module
 import pytest
 from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -322,3 +323,27 @@ def test_the_jaeger_file_sampler_decides_for_lean_spans(tmp_path, service, expor
             handle.shutdown()
         names = sorted(s.name for s in receiver.spans())
     assert names == (["by-starter", "by-tracer"] if exported else [])
+
+
+def test_the_encoder_copes_with_an_attribute_dict_changing_under_it():
+    """A set_attribute() racing end() on another thread can write to the dict the record holds."""
+
+    class Growing(dict):
+        def items(self):
+            items = iter(dict.items(self))
+            first = next(items)
+            self[f"late.{len(self)}"] = 1  # the racing write, while the encoder reads
+            yield first
+            yield from items
+
+    with pytest.raises(RuntimeError, match="changed size during iteration"):
+        list(Growing(a=1, b=2).items())
+    collected = Collected()
+    provider = LeanTracerProvider(collected, sampler=ALWAYS_ON, resource=RESOURCE, shutdown_timeout_s=1)
+    provider.get_tracer("race").start_span("raced", attributes={"a": 1, "b": 2}).end()
+    record = collected.records[0]
+    request = ExportTraceServiceRequest.FromString(
+        Encoder().encode([(*record[:9], Growing(record[9]), *record[10:])])
+    )
+    [span] = request.resource_spans[0].scope_spans[0].spans
+    assert [kv.key for kv in span.attributes][:2] == ["a", "b"]

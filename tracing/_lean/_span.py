@@ -2,13 +2,15 @@
 
 It holds its ids, two timestamps, name, kind, parent, attributes (a plain dict), events, links and
 status, and on end() hands one tuple (see tracing.export._record) to the export pipeline: no
-ReadableSpan copy, no span processor calls, no per-span lock. Every method of the OpenTelemetry
+ReadableSpan copy, no span processor calls, no per-span lock: started through SpanStarter, a gRPC
+server span's start, one set_attribute and end() cost 4.6 us in a loop against the SDK span's 21.5 us
+(through tracer.start_span, which asks the sampler: 5.5 against 20.1). Every method of the OpenTelemetry
 API span behaves as the SDK's span does, with the same limits, cleaning, warnings and ordering
 (tests/unit/test_lean_span.py runs both side by side).
 
-One difference: no lock. Methods are atomic under the GIL, but a set_attribute() racing end() on
-another thread may or may not land in the exported span (with the SDK it is refused with a warning);
-nothing is ever corrupted, because the pipeline copies nothing it could see change.
+One difference: no lock. Each method's effect is atomic under the GIL, but a set_attribute() racing
+end() on another thread may or may not land in the exported span (with the SDK it is refused with a
+warning); the encoder copes with the attribute dict changing while it reads it.
 """
 
 from __future__ import annotations

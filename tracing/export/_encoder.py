@@ -1,12 +1,12 @@
 """Span records -> the bytes of an OTLP ExportTraceServiceRequest, written as protobuf wire format.
 
-The SDK's exporters build a protobuf object per span, attribute and value, then serialise the tree:
-about 32 us per span of a gRPC server span with six attributes, on the service's own GIL. Almost
-everything in such a span repeats from one request to the next (the span name and kind, most
-attribute pairs, the resource and the scope), so this encoder writes the wire format directly and
-memoises the encoded bytes of the repeated parts; per span it packs the ids and times and joins
-cached pieces. The same loop (20,000 such spans in batches of 512, `python -m tracing.export._loop`)
-measured 2.2 us per span here against the SDK's 30 us (encode_spans + SerializeToString), 0.07 of it.
+The SDK's exporters build a protobuf object per span, attribute and value, then serialise the tree,
+on the service's own GIL. Almost everything in a span repeats from one request to the next (the
+span name and kind, most attribute pairs, the resource and the scope), so this encoder writes the
+wire format directly and memoises the encoded bytes of the repeated parts; per span it packs the
+ids and times and joins cached pieces. In a loop (10,000 gRPC server spans with six attributes, in
+batches of 512, best of 9 rounds alternating with the SDK's encode_spans + SerializeToString, on a
+shared 2-core machine): 3.0 us per span against the SDK's 30.7 us, 0.10 of its cost.
 
 Fields are written in field-number order, as protobuf's own serialiser does. Two fields carry more
 than the SDK's exporter sends, as the OTLP specification asks: Span.flags and Link.flags hold the
@@ -131,7 +131,10 @@ class Encoder:
             spans = group[1].get(id(scope))
             if spans is None:
                 spans = group[1][id(scope)] = (scope, [])
-            body = span(record)
+            try:
+                body = span(record)
+            except RuntimeError:  # its attribute dict changed while read: a set_attribute() raced end()
+                body = span((*record[:9], dict(record[9]), *record[10:]))  # dict() copies atomically
             n = len(body)
             spans[1].append(b"\x12" + (_SMALL[n] if n < 128 else varint(n)) + body)
         out = []
