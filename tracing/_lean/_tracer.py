@@ -9,6 +9,8 @@ process with the SDK's internal metrics turned on: the SDK path is slower, but t
 The provider's tracers are the SDK's own Tracer objects, turned into LeanTracers (a subclass that
 only adds attributes and overrides start_span) when first handed out, so that every SDK behaviour
 of get_tracer (scope caching, tracer configurator, resource updates after a fork) stays the SDK's.
+That, and the SDK Tracer state a LeanTracer reads (_span_limits, _instrumentation_scope), are checked once, here, at import: an SDK that changed them makes kubetrace refuse to
+import with a message, rather than misbehave.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class LeanTracer(Tracer):
         self._ids = self.id_generator
         self._fast_ids = type(self._ids) is RandomIdGenerator
         self._random_root = RANDOM_FLAG if self._ids.is_trace_id_random() else 0
+        self._enabled = getattr(self, "_is_enabled", None)  # the SDK's tracer configurator, where it has one
 
     def start_span(
         self,
@@ -66,7 +69,7 @@ class LeanTracer(Tracer):
             )
         links = links or ()
         parent = span_context_in(context)
-        if not self._is_enabled():
+        if self._enabled is not None and not self._enabled():
             return NonRecordingSpan(parent)
         if parent[IS_VALID]:
             trace_id = parent[TRACE_ID]
@@ -173,3 +176,27 @@ def _records_sdk_metrics(tracer: Tracer) -> bool:
     OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED is set); the lean path records none."""
     metrics = getattr(tracer, "_tracer_metrics", None)
     return metrics is not None and type(metrics).__name__ != "NoOpTracerMetrics"
+
+
+def _check_sdk() -> None:
+    provider = TracerProvider(shutdown_on_exit=False)
+    tracer = provider.get_tracer("kubetrace-check", "1")
+    try:
+        tracer.__class__ = LeanTracer
+        readable = (
+            tracer._span_limits.max_span_attributes,
+            tracer._instrumentation_scope.name,
+            tracer._is_enabled(),
+        )
+    except (AttributeError, TypeError) as err:
+        raise ImportError(
+            "kubetrace: this opentelemetry-sdk's Tracer is not the one kubetrace's lean spans extend "
+            f"({err}); install an opentelemetry-sdk version kubetrace supports (see pyproject.toml)"
+        ) from None
+    if readable[1] != "kubetrace-check":
+        raise ImportError(
+            "kubetrace: this opentelemetry-sdk's Tracer keeps its scope elsewhere; see pyproject.toml"
+        )
+
+
+_check_sdk()
