@@ -181,6 +181,8 @@ def _records_sdk_metrics(tracer: Tracer) -> bool:
 def _check_sdk() -> None:
     provider = TracerProvider(shutdown_on_exit=False)
     tracer = provider.get_tracer("kubetrace-check", "1")
+    if type(tracer) is not Tracer:
+        return  # OTEL_SDK_DISABLED: the SDK hands out no-op tracers, and no tracer is made lean
     try:
         tracer.__class__ = LeanTracer
         readable = (
