@@ -24,10 +24,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, Tracer, TracerProvider
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, Link, NonRecordingSpan, SpanContext, SpanKind
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util import types
 
+from .._decisions import LOW_64, bound_for, sampler_bounds
 from .._runtime_context import span_context_in
 from .._span_context import FLAGS, IS_VALID, RANDOM_FLAG, TRACE_FLAGS, TRACE_ID, TRACE_STATE
 from ..export._pipeline import ExportPipeline
@@ -50,6 +51,8 @@ class LeanTracer(Tracer):
         self._ids = self.id_generator
         self._fast_ids = type(self._ids) is RandomIdGenerator
         self._random_root = RANDOM_FLAG if self._ids.is_trace_id_random() else 0
+        # The SDK's plain samplers reduced to trace-id bounds, as SpanStarter does (see tracing._decisions).
+        self._bounds = sampler_bounds(self.sampler)
         self._enabled = getattr(self, "_is_enabled", None)  # the SDK's tracer configurator, where it has one
 
     def start_span(
@@ -78,6 +81,26 @@ class LeanTracer(Tracer):
             parent = None
             trace_id = (self._fast_ids and getrandbits(128)) or self._ids.generate_trace_id()
             random = self._random_root
+        if self._bounds is not None:  # one of the SDK's plain samplers: its decision without asking it
+            sampled = 1 if trace_id & LOW_64 < bound_for(self._bounds, parent or INVALID_SPAN_CONTEXT) else 0
+            state = DEFAULT_TRACE_STATE if parent is None else parent[TRACE_STATE]
+            span_id = (self._fast_ids and getrandbits(64)) or self._ids.generate_span_id()
+            span_context = tuple.__new__(
+                SpanContext, (trace_id, span_id, False, FLAGS[sampled | random], state, True)
+            )
+            if not sampled:
+                return NonRecordingSpan(span_context)
+            return LeanSpan(
+                self,
+                name,
+                span_context,
+                parent,
+                kind,
+                attributes,
+                links,
+                start_time,
+                (record_exception, set_status_on_exception),
+            )
         result = self.sampler.should_sample(context, trace_id, name, kind, attributes, links)
         sampled = 1 if result.decision is _SAMPLE else 0
         span_id = (self._fast_ids and getrandbits(64)) or self._ids.generate_span_id()

@@ -6,7 +6,8 @@ span name and kind, most attribute pairs, the resource and the scope), so this e
 wire format directly and memoises the encoded bytes of the repeated parts; per span it packs the
 ids and times and joins cached pieces. In a loop (10,000 gRPC server spans with six attributes, in
 batches of 512, best of 9 rounds alternating with the SDK's encode_spans + SerializeToString, on a
-shared 2-core machine): 3.0 us per span against the SDK's 30.7 us, 0.10 of its cost.
+shared 2-core machine): 3 to 5 us per span against the SDK's 30 to 60 us, 0.07 to 0.11 of its
+cost across runs.
 
 Fields are written in field-number order, as protobuf's own serialiser does. Two fields carry more
 than the SDK's exporter sends, as the OTLP specification asks: Span.flags and Link.flags hold the

@@ -60,6 +60,7 @@ class SpanQueue:
         belongs to the parent, which exports it)."""
         self.lock = threading.Lock()
         self._items: deque[tuple] = deque()
+        self._sizes: deque[int] = deque()  # each queued record's estimated_bytes, in the same order
         self._bytes = 0
         self._in_flight: Batch | None = None
         self._closed = False
@@ -97,6 +98,7 @@ class SpanQueue:
             self._bytes += size
             self.accepted += 1
             items.append(record)
+            self._sizes.append(size)
             full = len(items) == self.batch_size
         if full:
             self.on_batch()
@@ -107,8 +109,9 @@ class SpanQueue:
             items = self._items
             if not items or self._closed:
                 return None
-            batch = Batch(items.popleft() for _ in range(min(limit, len(items))))
-            batch.bytes = sum(estimated_bytes(r) for r in batch)
+            count = min(limit, len(items))
+            batch = Batch(items.popleft() for _ in range(count))
+            batch.bytes = sum(self._sizes.popleft() for _ in range(count))
             batch.settled = False
             self._bytes -= batch.bytes
             self._in_flight = batch
@@ -139,6 +142,7 @@ class SpanQueue:
             self._closed = True
             dropped = len(self._items)
             self._items.clear()
+            self._sizes.clear()
             self._bytes = 0
             batch, self._in_flight = self._in_flight, None
             if batch is not None and not batch.settled:
