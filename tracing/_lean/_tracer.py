@@ -83,52 +83,22 @@ class LeanTracer(Tracer):
             random = self._random_root
         if self._bounds is not None:  # one of the SDK's plain samplers: its decision without asking it
             sampled = 1 if trace_id & LOW_64 < bound_for(self._bounds, parent or INVALID_SPAN_CONTEXT) else 0
+            recording = sampled
             state = DEFAULT_TRACE_STATE if parent is None else parent[TRACE_STATE]
-            span_id = (self._fast_ids and getrandbits(64)) or self._ids.generate_span_id()
-            span_context = tuple.__new__(
-                SpanContext, (trace_id, span_id, False, FLAGS[sampled | random], state, True)
-            )
-            if not sampled:
-                return NonRecordingSpan(span_context)
-            return LeanSpan(
-                self,
-                name,
-                span_context,
-                parent,
-                kind,
-                attributes,
-                links,
-                start_time,
-                (record_exception, set_status_on_exception),
-            )
-        result = self.sampler.should_sample(context, trace_id, name, kind, attributes, links)
-        sampled = 1 if result.decision is _SAMPLE else 0
+        else:
+            result = self.sampler.should_sample(context, trace_id, name, kind, attributes, links)
+            sampled = 1 if result.decision is _SAMPLE else 0
+            recording = result.decision is not Decision.DROP
+            state = DEFAULT_TRACE_STATE if result.trace_state is None else result.trace_state
+            attributes = result.attributes
         span_id = (self._fast_ids and getrandbits(64)) or self._ids.generate_span_id()
-        state = result.trace_state
         span_context = tuple.__new__(
-            SpanContext,
-            (
-                trace_id,
-                span_id,
-                False,
-                FLAGS[sampled | random],
-                DEFAULT_TRACE_STATE if state is None else state,
-                True,
-            ),
+            SpanContext, (trace_id, span_id, False, FLAGS[sampled | random], state, True)
         )
-        if result.decision is Decision.DROP:
+        if not recording:
             return NonRecordingSpan(span_context)
-        return LeanSpan(
-            self,
-            name,
-            span_context,
-            parent,
-            kind,
-            result.attributes,
-            links,
-            start_time,
-            (record_exception, set_status_on_exception),
-        )
+        on_exception = (record_exception, set_status_on_exception)
+        return LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time, on_exception)
 
     def start_decided(
         self,
