@@ -234,3 +234,20 @@ def test_the_worker_survives_a_sender_that_raises(receiver):
     pipeline.shutdown(1)
     stats = pipeline.stats()
     assert (stats.dropped_export_failed, stats.exported) == (3, 2)
+
+
+def test_a_worker_that_outlives_shutdown_logs_nothing_afterwards(caplog):
+    """shutdown() logs the totals; a worker still blocked on a slow request must not speak later
+    (its words would land in whatever the process logs next)."""
+    with blackholed_endpoint() as endpoint:
+        pipeline = ExportPipeline(
+            sender_for(endpoint, "http"), options(request_timeout_s=1.0, report_interval_s=0)
+        )
+        _send(pipeline, 10)
+        time.sleep(0.2)  # the worker now waits on the hole, for up to a second
+        with caplog.at_level(logging.INFO, "kubetrace"):
+            assert not pipeline.shutdown(0.2)
+            caplog.clear()
+            time.sleep(1.5)  # the blocked request times out meanwhile
+        assert caplog.messages == []
+        assert pipeline.stats().dropped_shutdown == 10

@@ -10,16 +10,12 @@ When a dict is full, the oldest attribute is dropped and counted, as in the SDK.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Mapping
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import SpanLimits
 
-# The logger, and the message, the SDK uses for a full attribute dict.
-_attributes_log = logging.getLogger("opentelemetry.attributes")
-_FULL = "Attributes dict is full. Dropping the oldest key-value pair from attributes to make space for the new key-value pair."
 PLAIN = frozenset((str, bool, int, float))
 _STR = frozenset((str,))
 _UNLIMITED = sys.maxsize
@@ -75,13 +71,13 @@ def bounded(attributes: Mapping | None, count_limit: int, length_limit: int | No
     return dict(checked), checked.dropped
 
 
-def cleaned_one(key: str, value: object, length_limit: int | None) -> tuple[bool, object]:
-    """(kept, value) for one set_attribute: the SDK's checks of the key and its cleaning of the value."""
+def cleaned_one(key: str, value: object, length_limit: int | None) -> tuple[bool, object, int]:
+    """(kept, value, refused) for one set_attribute: the SDK's checks of the key and its cleaning of
+    the value, and how many it counts as dropped for refusing (opentelemetry-api versions differ)."""
     probe = BoundedAttributes(None, immutable=False, max_value_len=length_limit)
     probe[key] = value
-    if probe.dropped:
-        return False, None
-    return True, probe[key]
+    kept = key in probe
+    return kept, probe[key] if kept else None, probe.dropped
 
 
 def cleaned_many(attributes: Mapping, length_limit: int | None) -> tuple[dict, int]:
@@ -91,16 +87,18 @@ def cleaned_many(attributes: Mapping, length_limit: int | None) -> tuple[dict, i
 
 
 def put(attributes: dict, key: str, value: object, count_limit: int) -> int:
-    """Set one clean attribute; a re-set key moves to the end, a full dict drops its oldest. Returns
-    how many were dropped (0 or 1)."""
+    """Set one clean attribute; a re-set key moves to the end. Returns how many were dropped. A full
+    dict (rare) is handed to BoundedAttributes itself, so the oldest goes with exactly the warning
+    the installed opentelemetry-api logs (1.45 warns, older releases drop silently)."""
     if key in attributes:
         del attributes[key]
     elif len(attributes) >= count_limit:
         if count_limit == 0:
             return 1
-        _attributes_log.warning(_FULL)
-        del attributes[next(iter(attributes))]
-        attributes[key] = value
-        return 1
+        full = BoundedAttributes(count_limit, attributes, immutable=False)
+        full[key] = value
+        attributes.clear()
+        attributes.update(full)
+        return full.dropped
     attributes[key] = value
     return 0

@@ -121,8 +121,8 @@ class LeanSpan(trace_api.Span):
         if limits.span_attributes == 0:
             self._count_dropped(0, 1)
             return
-        kept, value = cleaned_one(key, value, limits.span_attribute_length)
-        dropped = put(attributes, key, value, limits.span_attributes) if kept else 1
+        kept, value, refused = cleaned_one(key, value, limits.span_attribute_length)
+        dropped = refused + (put(attributes, key, value, limits.span_attributes) if kept else 0)
         if dropped:
             self._count_dropped(0, dropped)
 

@@ -50,7 +50,7 @@ class LeanTracer(Tracer):
         # Read before SpanStarter may wrap id_generator: the generator that draws this tracer's ids.
         self._ids = self.id_generator
         self._fast_ids = type(self._ids) is RandomIdGenerator
-        self._random_root = RANDOM_FLAG if self._ids.is_trace_id_random() else 0
+        self._random_root = RANDOM_FLAG if RANDOM_FLAG and self._ids.is_trace_id_random() else 0
         # The SDK's plain samplers reduced to trace-id bounds, as SpanStarter does (see tracing._decisions).
         self._bounds = sampler_bounds(self.sampler)
         self._enabled = getattr(self, "_is_enabled", None)  # the SDK's tracer configurator, where it has one
@@ -178,11 +178,7 @@ def _check_sdk() -> None:
         return  # OTEL_SDK_DISABLED: the SDK hands out no-op tracers, and no tracer is made lean
     try:
         tracer.__class__ = LeanTracer
-        readable = (
-            tracer._span_limits.max_span_attributes,
-            tracer._instrumentation_scope.name,
-            tracer._is_enabled(),
-        )
+        readable = (tracer._span_limits.max_span_attributes, tracer._instrumentation_scope.name)
     except (AttributeError, TypeError) as err:
         raise ImportError(
             "kubetrace: this opentelemetry-sdk's Tracer is not the one kubetrace's lean spans extend "

@@ -126,7 +126,8 @@ class ExportPipeline:
         delay = self.options.schedule_delay_s
         next_timer = time.monotonic() + delay
         while True:
-            self._wake.wait(max(next_timer - time.monotonic(), 0))
+            if not self._stopping.is_set():
+                self._wake.wait(max(next_timer - time.monotonic(), 0))
             self._wake.clear()
             timer = time.monotonic() >= next_timer
             if timer:
@@ -142,9 +143,13 @@ class ExportPipeline:
                 self._export(batch)
                 with self._settled:
                     self._settled.notify_all()
-            self._report_drops()
-            if self._stopping.is_set() and (len(self.queue) == 0 or self.queue.closed):
-                return
+                if self.queue.closed:
+                    return
+            if self._stopping.is_set():
+                if len(self.queue) == 0 or self.queue.closed:
+                    return  # shutdown() logs the totals; a worker it outlived stays silent
+            else:
+                self._report_drops()
 
     def _export(self, batch: Batch) -> None:
         try:
@@ -155,7 +160,7 @@ class ExportPipeline:
             return
         outcome, cause = self._send(body)
         if outcome.ok:
-            if outcome.rejected or outcome.detail:
+            if (outcome.rejected or outcome.detail) and not self.queue.closed:
                 _log.warning(
                     "kubetrace: %s rejected %d of %d spans: %s",
                     self.sender.describe,
