@@ -24,11 +24,14 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from opentelemetry import context as context_api
+
 from ._encoder import Encoder
 from ._queue import Batch, ExportStats, SpanQueue
 from ._retry import Backoff, Outcome
 
 _log = logging.getLogger("kubetrace")
+_SUPPRESS_INSTRUMENTATION = context_api._SUPPRESS_INSTRUMENTATION_KEY
 
 
 class Sender(Protocol):
@@ -123,6 +126,9 @@ class ExportPipeline:
         self._worker.start()
 
     def _run(self) -> None:
+        # Export with instrumentation suppressed, the OpenTelemetry convention: an instrumented gRPC
+        # channel or HTTP client would otherwise trace each export, and export that, for ever.
+        context_api.attach(context_api.set_value(_SUPPRESS_INSTRUMENTATION, True))
         delay = self.options.schedule_delay_s
         next_timer = time.monotonic() + delay
         while True:
