@@ -127,7 +127,7 @@ def test_the_memory_budget_is_a_setting(monkeypatch):
     resolved = resolve({})
     assert resolved.settings["export_queue_bytes"] == 64 * 1024 * 1024
     assert any(
-        w.startswith("KUBETRACE_EXPORT_QUEUE_BYTES: must be a positive integer") for w in resolved.warnings
+        w.startswith("KUBETRACE_EXPORT_QUEUE_BYTES: must be a whole number") for w in resolved.warnings
     )
 
 
@@ -187,11 +187,20 @@ def test_a_span_ended_after_shutdown_is_counted():
 
 def test_options_follow_the_settings():
     settings = resolve(
-        {"bsp_schedule_delay_ms": 250, "timeout_ms": 0, "bsp_max_export_batch_size": 7}
+        {
+            "bsp_schedule_delay_ms": 250,
+            "timeout_ms": 1500,
+            "bsp_export_timeout_ms": 9000,
+            "bsp_max_export_batch_size": 7,
+        }
     ).settings
     opts = pipeline_options(settings)
-    assert (opts.schedule_delay_s, opts.batch_size) == (0.25, 7)
-    assert opts.request_timeout_s > 3600 * 24  # 0: no limit per attempt
+    assert (opts.schedule_delay_s, opts.request_timeout_s, opts.export_timeout_s, opts.batch_size) == (
+        0.25,
+        1.5,
+        9,
+        7,
+    )
     assert options().batch_size == 512
 
 

@@ -97,16 +97,6 @@ def patched_environment(changes: Mapping[str, str | None]) -> Iterator[None]:
             _apply(before)
 
 
-def exporter_environment():
-    """The environment to construct an OTLP exporter in. The Python exporters read the headers
-    variables themselves and merge (HTTP) or substitute (gRPC, for an empty dict) what they find
-    into the headers they are given: the pairs kubetrace skipped as invalid, or that a setup()
-    argument replaced, would be sent anyway (and an invalid one fails every export)."""
-    return patched_environment(
-        {"OTEL_EXPORTER_OTLP_HEADERS": None, "OTEL_EXPORTER_OTLP_TRACES_HEADERS": None}
-    )
-
-
 def _apply(values: Mapping[str, str | None]) -> None:
     for name, value in values.items():
         if value is None:
