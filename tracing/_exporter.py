@@ -1,32 +1,54 @@
-"""Settings -> an OTLP span exporter (gRPC or HTTP/protobuf), every option passed explicitly.
+"""Settings -> the export pipeline: an OTLP/gRPC or OTLP/HTTP sender and the queue and retry options,
+every option passed explicitly.
 
-Everything is passed explicitly so the exporters never re-read OTEL_* variables with their own
-rules; in particular the Python exporters read OTEL_EXPORTER_OTLP_TIMEOUT in seconds, while the
-specification (and kubetrace) use milliseconds. The headers variables, which they read whatever
-they are given, are hidden from them while they are built (config.exporter_environment).
+Nothing here re-reads OTEL_* variables: the settings already hold them, resolved by kubetrace's one
+precedence rule (and OTEL_EXPORTER_OTLP_TIMEOUT in milliseconds, as the specification says).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from opentelemetry.sdk.trace.export import SpanExporter
-
 from ._errors import ConfigError, Problem
 from ._files import UnreadableFile, read_config_file
-from .config import HTTP_SCHEMES, Settings, exporter_environment, url_scheme
+from .config import HTTP_SCHEMES, Settings, url_scheme
+from .config._settings import DEFAULT
+from .export._grpc_sender import GrpcSender, GrpcTarget
+from .export._http_sender import HttpSender, HttpTarget
+from .export._pipeline import ExportPipeline, PipelineOptions, Sender
 
 
-def build_exporter(settings: Settings) -> SpanExporter:
-    with exporter_environment():
-        if settings["protocol"] == "http/protobuf":
-            return _http_exporter(settings)
-        return _grpc_exporter(settings)
+def build_pipeline(settings: Settings) -> ExportPipeline:
+    return ExportPipeline(build_sender(settings), pipeline_options(settings))
 
 
-def _grpc_exporter(settings: Settings) -> SpanExporter:
+def build_sender(settings: Settings) -> Sender:
+    if settings["protocol"] == "http/protobuf":
+        return HttpSender(_http_target(settings))
+    return GrpcSender(_grpc_target(settings))
+
+
+def pipeline_options(settings: Settings) -> PipelineOptions:
+    # The queue is bounded by memory; a count bound applies only when OTEL_BSP_MAX_QUEUE_SIZE says so.
+    explicit_count = settings.bsp_max_queue_size.source != DEFAULT
+    return PipelineOptions(
+        queue_bytes=settings["export_queue_bytes"],
+        max_queue_spans=settings["bsp_max_queue_size"] if explicit_count else None,
+        batch_size=settings["bsp_max_export_batch_size"],
+        schedule_delay_s=settings["bsp_schedule_delay_ms"] / 1000,
+        export_timeout_s=settings["bsp_export_timeout_ms"] / 1000,
+        request_timeout_s=settings["timeout_ms"] / 1000,
+    )
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    return f"kubetrace/{__version__}"
+
+
+def _grpc_target(settings: Settings) -> GrpcTarget:
     import grpc
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import Compression, OTLPSpanExporter
 
     endpoint = settings["endpoint"]
     scheme = url_scheme(endpoint)
@@ -39,50 +61,29 @@ def _grpc_exporter(settings: Settings) -> SpanExporter:
     if not insecure:
         root, key, chain = (_read(settings, f) for f in ("certificate", "client_key", "client_certificate"))
         credentials = grpc.ssl_channel_credentials(root, key, chain)
-    return OTLPSpanExporter(
+    return GrpcTarget(
         endpoint=endpoint,
-        insecure=insecure,
         credentials=credentials,
-        headers=dict(settings["headers"]),
-        timeout=settings["timeout_ms"] / 1000,
-        compression=Compression.Gzip if settings["compression"] == "gzip" else Compression.NoCompression,
+        headers=tuple(settings["headers"].items()),
+        gzip=settings["compression"] == "gzip",
+        user_agent=_user_agent(),
     )
 
 
-def _http_exporter(settings: Settings) -> SpanExporter:
-    from opentelemetry.exporter.otlp.proto.http import Compression
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
+def _http_target(settings: Settings) -> HttpTarget:
     for name in ("certificate", "client_key", "client_certificate"):
         _read(settings, name)  # fail early, with the variable named, on a missing file
-    return OTLPSpanExporter(
-        endpoint=settings["endpoint"],
-        certificate_file=settings["certificate"],
-        client_key_file=settings["client_key"],
-        client_certificate_file=settings["client_certificate"],
-        headers=dict(settings["headers"]),
-        timeout=settings["timeout_ms"] / 1000,
-        compression=Compression.Gzip if settings["compression"] == "gzip" else Compression.NoCompression,
-        session=_session_verifying_with(settings["certificate"]),
+    # HttpSender passes the CA file with every request, so REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE
+    # (set in many images) cannot replace it.
+    return HttpTarget(
+        url=settings["endpoint"],
+        certificate=settings["certificate"],
+        client_certificate=settings["client_certificate"],
+        client_key=settings["client_key"],
+        headers=tuple(settings["headers"].items()),
+        gzip=settings["compression"] == "gzip",
+        user_agent=_user_agent(),
     )
-
-
-def _session_verifying_with(certificate: str | None):
-    """A requests session for the HTTP exporter that verifies the collector with the configured CA
-    file. A plain session lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, set in many images, replace the
-    CA file the exporter puts on it, and every export fails verification."""
-    if not certificate:
-        return None
-    import requests
-
-    class Session(requests.Session):
-        def merge_environment_settings(self, url, proxies, stream, verify, cert):
-            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            if verify is None and isinstance(self.verify, str):
-                merged["verify"] = self.verify
-            return merged
-
-    return Session()
 
 
 def _read(settings: Settings, name: str) -> bytes | None:

@@ -6,6 +6,7 @@ import atexit
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +19,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from ._exit import flush_on_sigterm
-from ._exporter import build_exporter
+from ._exporter import build_pipeline
+from ._lean import LeanTracerProvider
 from ._logging import install as correlate_logs
 from ._resource import build_resource
 from ._sampler import build_sampler
 from .config import Resolved, Settings, resolve
+from .export import ExportStats
+from .export._pipeline import ExportPipeline
 from .propagation import CONFIGURED_TRUST, TRUST_ALL, TrustPolicy, trust_policy_named
 from .propagation._named import build_propagator
 
@@ -30,27 +34,6 @@ _log = logging.getLogger("kubetrace")
 _lock = threading.Lock()
 _active: Tracing | None = None
 _installed_by_us: trace_api.TracerProvider | None = None
-
-
-class _CountingBatchProcessor(BatchSpanProcessor):
-    """The SDK's batch processor, counting the spans it drops because the queue is full."""
-
-    def __init__(self, exporter: SpanExporter, settings: Settings):
-        super().__init__(
-            exporter,
-            max_queue_size=settings["bsp_max_queue_size"],
-            schedule_delay_millis=settings["bsp_schedule_delay_ms"],
-            max_export_batch_size=settings["bsp_max_export_batch_size"],
-            export_timeout_millis=settings["bsp_export_timeout_ms"],
-        )
-        self.dropped = 0
-        self._max = settings["bsp_max_queue_size"]
-
-    def on_end(self, span) -> None:
-        queue = getattr(self._batch_processor, "_queue", ())
-        if span.context.trace_flags.sampled and len(queue) >= self._max:
-            self.dropped += 1
-        super().on_end(span)
 
 
 @dataclass
@@ -62,7 +45,7 @@ class Tracing:
     warnings: tuple[str, ...] = ()
     trust_policy: TrustPolicy | None = None
     installed: bool = True
-    _processor: _CountingBatchProcessor | None = field(default=None, repr=False)
+    _pipeline: ExportPipeline | None = field(default=None, repr=False)
     _closers: list[Callable[[], Any]] = field(default_factory=list, repr=False)
     _stopped: bool = field(default=False, repr=False)
     # The context adopted from TRACEPARENT at setup(); attach it in threads not started from the setup
@@ -71,14 +54,23 @@ class Tracing:
 
     @property
     def dropped_spans(self) -> int:
-        """Sampled spans dropped because the export queue was full (collector slow or down)."""
-        return self._processor.dropped if self._processor else 0
+        """Sampled spans that did not reach the collector, whatever the cause (see export_stats)."""
+        return self.export_stats.dropped
+
+    @property
+    def export_stats(self) -> ExportStats:
+        """What became of the sampled spans so far: exported, and dropped by cause (queue full, export
+        failed, shutdown out of time, rejected by the receiver), and how many wait in the queue."""
+        return self._pipeline.stats() if self._pipeline else ExportStats()
 
     def force_flush(self, timeout_ms: int | None = None) -> bool:
         """Export what is queued; returns False if that did not finish within the timeout."""
         if self.provider is None or self._stopped:
             return True
-        return _bounded(self.provider.force_flush, timeout_ms or self.settings["shutdown_timeout_ms"])
+        # Through the provider, so a user's own span processors are flushed too; bounded, because theirs
+        # might wait on a collector far longer than asked.
+        budget = timeout_ms or self.settings["shutdown_timeout_ms"]
+        return _bounded(lambda: self.provider.force_flush(budget), budget)
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
         """Flush and stop exporting. Returns within `timeout_ms` (default: the configured shutdown
@@ -95,13 +87,13 @@ class Tracing:
             close()
         if self.provider is None:
             return True
-        done = _bounded(self.provider.shutdown, timeout_ms or self.settings["shutdown_timeout_ms"])
-        if not done:
-            _log.warning(
-                "kubetrace: shutdown did not finish within %s ms; unexported spans were dropped",
-                timeout_ms or self.settings["shutdown_timeout_ms"],
-            )
-        return done
+        budget_ms = timeout_ms or self.settings["shutdown_timeout_ms"]
+        started = time.monotonic()
+        # The pipeline first, with the whole budget (it logs what it had to drop); then the provider,
+        # for any span processor a user added, with what is left.
+        done = self._pipeline.shutdown(budget_ms / 1000) if self._pipeline else True
+        left_ms = max(budget_ms - (time.monotonic() - started) * 1000, 1)
+        return _bounded(self.provider.shutdown, left_ms) and done
 
 
 def _bounded(call: Callable[[], Any], timeout_ms: int) -> bool:
@@ -160,20 +152,25 @@ def _install(resolved: Resolved) -> Tracing:
             _install_global(trace_api.NoOpTracerProvider())  # an earlier setup's provider must not linger
         return Tracing(settings, None, resolved.warnings, trust, parent_context=parent)
     sampler = build_sampler(settings)
-    processors = {
-        name: _CountingBatchProcessor(_exporter(name, settings), settings)
-        for name in settings["traces_exporter"]
-    }
-    provider = TracerProvider(resource=build_resource(settings), sampler=sampler, shutdown_on_exit=False)
-    for processor in processors.values():
-        provider.add_span_processor(processor)
+    exporters = settings["traces_exporter"]
+    resource = build_resource(settings)
+    pipeline = build_pipeline(settings) if "otlp" in exporters else None
+    if pipeline is not None:
+        timeout_s = settings["shutdown_timeout_ms"] / 1000
+        provider = LeanTracerProvider(
+            pipeline, sampler=sampler, resource=resource, shutdown_timeout_s=timeout_s
+        )
+    else:
+        provider = TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
+    if "console" in exporters:  # the SDK's exporter, fed SDK spans (the lean ones are for the pipeline)
+        provider.add_span_processor(BatchSpanProcessor(_console_exporter()))
     handle = Tracing(
         settings,
         provider,
         resolved.warnings,
         trust,
         _install_global(provider),
-        processors.get("otlp") or processors.get("console"),
+        pipeline,
         parent_context=parent,
     )
     if hasattr(sampler, "shutdown"):
@@ -183,13 +180,11 @@ def _install(resolved: Resolved) -> Tracing:
     return handle
 
 
-def _exporter(name: str, settings: Settings) -> SpanExporter:
-    """OTEL_TRACES_EXPORTER's names: "otlp" as configured, "console" each span as JSON on stdout."""
-    if name == "console":
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+def _console_exporter() -> SpanExporter:
+    """OTEL_TRACES_EXPORTER=console: each span as JSON on stdout (the SDK's exporter, fed SDK spans)."""
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        return ConsoleSpanExporter(out=sys.stdout)  # this process's stdout now, not at the SDK's import
-    return build_exporter(settings)
+    return ConsoleSpanExporter(out=sys.stdout)  # this process's stdout now, not at the SDK's import
 
 
 def _install_global(provider: trace_api.TracerProvider) -> bool:

@@ -92,6 +92,7 @@ class _Bound:
         "bounds",
         "enabled",
         "ids",
+        "lean",
         "provider",
         "random_ids",
         "random_ids_fast",
@@ -107,6 +108,8 @@ class _Bound:
         self.enabled = True
         self.random_ids = 0
         self.random_ids_fast = False
+        # kubetrace's own tracers start a decided recording span directly (tracing._lean), no replay.
+        self.lean = getattr(self.tracer, "start_decided", None)
         if isinstance(provider, SdkTracerProvider) and hasattr(self.tracer, "sampler"):
             self._take_over_decisions()
 
@@ -220,8 +223,7 @@ class SpanStarter:
             decided = self.decide(parent_ctx) if trace_id is None else trace_id
             if decided.__class__ is SpanContext:
                 return NonRecordingSpan(decided)
-            trace_id = decided
-            result = SamplingResult(_SAMPLE, attributes, parent_ctx[TRACE_STATE] if valid_parent else None)
+            trace_id, result = decided, None
         else:  # a sampler we cannot reduce to bounds: ask it
             if valid_parent:
                 trace_id = parent_ctx[TRACE_ID]
@@ -233,6 +235,12 @@ class SpanStarter:
             if result.decision is _DROP:  # the one decision that does not record (and so is not sampled)
                 span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
                 return NonRecordingSpan(new(trace_id, span_id, False, FLAGS[random_id], result.trace_state))
+        if b.lean is not None:  # result None: sampled by the bounds
+            span = b.lean(name, parent_ctx, kind, attributes, links, start_time, trace_id, result)
+            if span is not None:
+                return span
+        if result is None:
+            result = SamplingResult(_SAMPLE, attributes, parent_ctx[TRACE_STATE] if valid_parent else None)
         b.replay.pending = (trace_id, result)
         try:
             return b.tracer.start_span(name, parent, kind, attributes, links, start_time)

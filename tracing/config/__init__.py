@@ -2,7 +2,7 @@
 
 from .._files import UnreadableFile, read_config_file
 from ._endpoint import HTTP_SCHEMES, url_scheme
-from ._env import DOWNWARD_API, exporter_environment, propagator_entry_points, read_environment
+from ._env import DOWNWARD_API, propagator_entry_points, read_environment
 from ._import_guard import import_otel_propagate
 from ._k8sfile import TracingFile, load_tracing_file, validate_endpoint, validate_sampling_rate
 from ._resolve import ARGUMENT_NAMES, BUILTIN_SAMPLERS, Resolved, resolve, sampler_entry_points
@@ -20,7 +20,6 @@ __all__ = [
     "Sourced",
     "TracingFile",
     "UnreadableFile",
-    "exporter_environment",
     "load_tracing_file",
     "propagator_entry_points",
     "read_config_file",

@@ -38,6 +38,7 @@ PROPAGATOR_ENTRY_POINT_GROUP = "opentelemetry_propagator"
 PROTOCOLS = ("grpc", "http/protobuf")
 EXPORTERS = ("otlp", "console", "none")
 COMPRESSIONS = ("gzip", "none")
+EXPORT_QUEUE_BYTES = 64 * 1024 * 1024  # the export queue's default memory budget (64 MiB)
 # Every count and duration is an int32, as in Kubernetes' configuration types: larger values are
 # typing mistakes, and Python's threads and queues overflow on the largest ones.
 MAX_INTEGER = 2**31 - 1
@@ -106,16 +107,6 @@ def patched_environment(changes: Mapping[str, str | None]) -> Iterator[None]:
             _apply(before)
 
 
-def exporter_environment():
-    """The environment to construct an OTLP exporter in. The Python exporters read the headers
-    variables themselves and merge (HTTP) or substitute (gRPC, for an empty dict) what they find
-    into the headers they are given: the pairs kubetrace skipped as invalid, or that a setup()
-    argument replaced, would be sent anyway (and an invalid one fails every export)."""
-    return patched_environment(
-        {"OTEL_EXPORTER_OTLP_HEADERS": None, "OTEL_EXPORTER_OTLP_TRACES_HEADERS": None}
-    )
-
-
 def _apply(values: Mapping[str, str | None]) -> None:
     for name, value in values.items():
         if value is None:
@@ -170,6 +161,7 @@ def env_layer(env: Mapping[str, str]) -> EnvLayer:
     p.take("bsp_max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE", p.count(2048))
     p.take("bsp_max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", p.count(512))
     p.take("shutdown_timeout_ms", "KUBETRACE_SHUTDOWN_TIMEOUT_MS", p.millis(5000))
+    p.take("export_queue_bytes", "KUBETRACE_EXPORT_QUEUE_BYTES", p.count(EXPORT_QUEUE_BYTES))
     p.take("trust_incoming", "KUBETRACE_TRUST_INCOMING", p.choice(("all", "none"), "all"))
     p.take("parent_from_env", "KUBETRACE_TRACEPARENT_FROM_ENV", p.boolean(True))
     p.take("parent_traceparent", "TRACEPARENT", p.text)

@@ -10,6 +10,7 @@ from typing import Any
 from .._errors import ConfigError, Problem, shorten
 from ._endpoint import endpoint_problem, plaintext_by_scheme
 from ._env import (
+    EXPORT_QUEUE_BYTES,
     EXPORTERS,
     PROPAGATORS,
     PROTOCOLS,
@@ -57,6 +58,7 @@ _DEFAULTS: dict[str, Any] = {
     "bsp_max_queue_size": 2048,
     "bsp_max_export_batch_size": 512,
     "shutdown_timeout_ms": 5000,
+    "export_queue_bytes": EXPORT_QUEUE_BYTES,
     "trust_incoming": "all",
     "parent_from_env": True,
     "parent_traceparent": None,
@@ -80,6 +82,7 @@ _INTEGERS = (
     "bsp_max_queue_size",
     "bsp_max_export_batch_size",
     "shutdown_timeout_ms",
+    "export_queue_bytes",
 )
 _LISTS = (
     "http_excluded_urls",

@@ -52,6 +52,7 @@ class Settings:
     bsp_max_queue_size: Sourced
     bsp_max_export_batch_size: Sourced
     shutdown_timeout_ms: Sourced
+    export_queue_bytes: Sourced  # int: memory budget of the spans waiting for export
     trust_incoming: Sourced  # "all" | "none": the default trust policy for incoming context
     parent_from_env: Sourced  # bool: TRACEPARENT in our environment parents our root spans
     parent_traceparent: Sourced  # str | None: TRACEPARENT seen at setup
