@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 
-from ._span_context import IS_REMOTE, IS_VALID, TRACE_FLAGS
+from ._otel_private import IS_REMOTE, IS_VALID, TRACE_FLAGS
 
 # Which parent picks which bound: (root, remote sampled, remote not sampled, local sampled, local not sampled).
 ROOT, REMOTE_SAMPLED, REMOTE_NOT_SAMPLED, LOCAL_SAMPLED, LOCAL_NOT_SAMPLED = range(5)

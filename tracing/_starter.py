@@ -40,8 +40,18 @@ from ._decisions import (
     Bounds,
     sampler_bounds,
 )
-from ._runtime_context import SPAN_KEY, span_context_in
-from ._span_context import FLAGS, IS_REMOTE, IS_VALID, RANDOM_FLAG, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
+from ._otel_private import (
+    FLAGS,
+    IS_REMOTE,
+    IS_VALID,
+    RANDOM_FLAG,
+    SPAN_KEY,
+    TRACE_FLAGS,
+    TRACE_ID,
+    TRACE_STATE,
+    new,
+    span_context_in,
+)
 
 _DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
 

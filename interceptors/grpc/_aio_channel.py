@@ -14,7 +14,7 @@ from __future__ import annotations
 import grpc
 import grpc.aio
 
-from tracing._runtime_context import current
+from tracing._otel_private import current
 from tracing.propagation import child_traceparent
 
 from ._aio_client import watched

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import grpc
 
-from tracing._runtime_context import current
+from tracing._otel_private import current
 from tracing.propagation import child_traceparent
 
 from ._client import _end, _InFlight

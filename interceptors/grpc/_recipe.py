@@ -24,8 +24,7 @@ from opentelemetry.trace import INVALID_SPAN, INVALID_SPAN_CONTEXT, NonRecording
 
 import tracing
 from tracing import SpanStarter, safe_invoke
-from tracing._runtime_context import SPAN_KEY, current, with_span
-from tracing._span_context import NEW_SPAN
+from tracing._otel_private import NEW_SPAN, SPAN_KEY, current, with_span
 from tracing.propagation import (
     CONFIGURED_TRUST,
     METADATA_SETTER,

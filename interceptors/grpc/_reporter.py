@@ -8,7 +8,7 @@ import grpc
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode
 
-from tracing._runtime_context import attach, detach
+from tracing._otel_private import attach, detach
 
 from ._status import is_error, server_outcome
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import grpc
 from opentelemetry.context import Context
 
-from tracing._runtime_context import attach, detach
+from tracing._otel_private import attach, detach
 
 from ._callmeta import Side
 from ._handlers import TracedHandlers

@@ -12,7 +12,7 @@ from testkit.ids import CountingIds
 
 import tracing
 from tracing import SpanStarter
-from tracing._runtime_context import SPAN_KEY, with_span
+from tracing._otel_private import SPAN_KEY, with_span
 from tracing.propagation import (
     METADATA_GETTER,
     METADATA_SETTER,

@@ -24,13 +24,14 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from .._runtime_context import SPAN_KEY, with_span
-from .._span_context import (
+from .._otel_private import (
     FLAGS,
     SPAN_ID,
+    SPAN_KEY,
     TRACE_FLAGS,
     TRACE_ID,
     TRACE_STATE,
+    with_span,
 )
 from ._carriers import METADATA_GETTER, METADATA_SETTER
 from ._composite import IsolatingCompositePropagator
