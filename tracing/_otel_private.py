@@ -1,31 +1,48 @@
-"""OpenTelemetry's private state that the per-request hot path reads, in one module.
+"""Every piece of OpenTelemetry's private state kubetrace reads, in this one module, checked at import.
 
-The current Context in one step: opentelemetry.context keeps it in one ContextVar behind three layers
-of calls (get_current -> runtime context -> ContextVar.get), and get_current_span adds three more.
-Inside a real RPC every such call costs microseconds, so the hot path reads and sets that ContextVar
-directly. When another runtime context is configured (OTEL_PYTHON_CONTEXT), these functions fall
-back to the public API and behave the same.
+The public API costs a few Python calls per step, and inside a real RPC every call on the per-request
+path costs about a microsecond (cold caches after the wait for the network), several times its cost
+in a loop: benchmarks/grpc_overhead.py and benchmarks/grpc_breakdown.py measure it. Where that
+matters kubetrace reads the state behind the API directly, here and nowhere else:
 
-SpanContext fields by position, NonRecordingSpan without its __init__, and TraceState without its
-key check: opentelemetry-api's
-SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid) whose
-fields are read through properties: a Python call each, and an unsampled RPC read a dozen of them.
-Indexing reads the same values for nothing. Its TraceState checks keys by the W3C Trace Context
-Level 1 grammar and drops what Level 2 allows (`1vendor`, `tenant@vendor@x`): trace_state() builds
-one from members our Level 2 parser has already checked. Both are checked once, here, at import: if a
-future opentelemetry-api changes them, kubetrace refuses to import with this message rather than read
-the wrong field or lose trace state.
+- the current Context: the contextvars runtime context's ContextVar, read and set in one step
+  (current/attach/detach), where the API goes through three layers of calls. With another runtime
+  context configured (OTEL_PYTHON_CONTEXT) these are the public functions, and behave the same;
+- the keys the API files a span, baggage and "suppress instrumentation" under in a Context;
+- SpanContext as the tuple (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid) read
+  by position (a property call each otherwise; an unsampled RPC reads a dozen), built without its
+  Python-level __new__, and NonRecordingSpan built without its __init__;
+- TraceState built without its key check: it checks keys by the W3C Trace Context Level 1 grammar
+  and drops what Level 2 allows (`1vendor`, `tenant@vendor@x`); trace_state() builds one from
+  members our Level 2 parser has checked already (tracing/propagation/_w3c_tracestate.py);
+- the SDK's ParentBased delegates and StaticSampler decision, which tracing/_decisions.py reduces to
+  trace-id bounds; the SDK tracer's "enabled" flag (newer SDKs) and its span class;
+- the global propagator as the module global get_global_textmap() returns, and a composite
+  propagator's parts (tracing/propagation/_metadata_w3c.py; _composite.py subclasses it);
+- the guard that lets the global tracer provider be set once, re-armed by setup() after shutdown().
+
+_check() proves at import that each piece is still what these functions assume: on an
+OpenTelemetry release that changed any of them, `import tracing` raises ImportError naming the
+installed versions and the piece, rather than reading the wrong thing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextvars import Token
+import functools
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar, Token
+from importlib.metadata import PackageNotFoundError, version
 
+from opentelemetry import baggage as baggage_api
 from opentelemetry import context as context_api
+from opentelemetry import propagate
+from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.trace import _Span as SdkSpan
+from opentelemetry.sdk.trace import sampling
 from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
     NonRecordingSpan,
@@ -35,23 +52,34 @@ from opentelemetry.trace import (
     TraceState,
 )
 from opentelemetry.trace.propagation import _SPAN_KEY
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-SPAN_KEY = _SPAN_KEY
-_PLAIN_SPANS = frozenset((NonRecordingSpan, SdkSpan))
+# --- Context keys ---------------------------------------------------------------------------------
+
+SPAN_KEY: str = _SPAN_KEY
+BAGGAGE_KEY: str = baggage_api._BAGGAGE_KEY
+# What opentelemetry-instrumentation's suppress_instrumentation()/suppress_http_instrumentation() set:
+# honoured so that a client span is not started twice (requests rides on urllib3).
+SUPPRESS_INSTRUMENTATION_KEY: str = context_api._SUPPRESS_INSTRUMENTATION_KEY
+SUPPRESS_HTTP_INSTRUMENTATION_KEY: str = context_api._SUPPRESS_HTTP_INSTRUMENTATION_KEY
+
+# --- the current Context --------------------------------------------------------------------------
 
 _runtime = context_api._RUNTIME_CONTEXT
 if type(_runtime) is ContextVarsRuntimeContext:
-    _var = _runtime._current_context
+    _var: ContextVar[Context] | None = _runtime._current_context
     current: Callable[[], Context] = _var.get
     attach: Callable[[Context], Token] = _var.set
     # Restores the context `token` replaced (same thread or task, same frame: never fails).
     detach: Callable[[Token], None] = _var.reset
-
 else:  # pragma: no cover - another runtime context was configured
+    _var = None
     current = context_api.get_current
     attach = context_api.attach
     detach = context_api.detach
+
+_PLAIN_SPANS = frozenset((NonRecordingSpan, SdkSpan))
 
 
 def span_context_in(context: Context | None) -> SpanContext:
@@ -70,6 +98,8 @@ def with_span(span: Span, context: Context | None) -> Context:
     values[SPAN_KEY] = span
     return Context(values)
 
+
+# --- SpanContext by position, NonRecordingSpan without __init__ -----------------------------------
 
 TRACE_ID, SPAN_ID, IS_REMOTE, TRACE_FLAGS, TRACE_STATE, IS_VALID = range(6)
 _MAX_TRACE_ID, _MAX_SPAN_ID = (1 << 128) - 1, (1 << 64) - 1
@@ -105,8 +135,113 @@ _NEW_STATE = object.__new__
 # `span = NEW_SPAN(NonRecordingSpan); span._context = span_context` (checked below).
 NEW_SPAN = object.__new__
 
+# --- the SDK's samplers and tracer ----------------------------------------------------------------
 
-def _check_layout() -> None:
+
+def parent_based_delegates(sampler: sampling.ParentBased) -> tuple[sampling.Sampler, ...]:
+    """A ParentBased sampler's delegates: (root, remote sampled, remote not sampled, local sampled,
+    local not sampled)."""
+    return (
+        sampler._root,
+        sampler._remote_parent_sampled,
+        sampler._remote_parent_not_sampled,
+        sampler._local_parent_sampled,
+        sampler._local_parent_not_sampled,
+    )
+
+
+def static_decision(sampler: sampling.StaticSampler) -> sampling.Decision:
+    """The decision a StaticSampler (ALWAYS_ON, ALWAYS_OFF) always returns."""
+    return sampler._decision
+
+
+def tracer_enabled(tracer: object) -> bool:
+    """Whether an SDK tracer records at all (SDKs before 1.40 have no such switch: always)."""
+    is_enabled = getattr(tracer, "_is_enabled", None)
+    return is_enabled() if is_enabled is not None else True
+
+
+# --- propagators ----------------------------------------------------------------------------------
+
+# get_global_textmap() returns this module global: read through a C-level partial, a Python frame
+# fewer on every RPC than the function.
+global_textmap: Callable[[], TextMapPropagator] = functools.partial(getattr, propagate, "_HTTP_TEXT_FORMAT")
+
+
+def composite_parts(textmap: TextMapPropagator) -> Sequence[TextMapPropagator] | None:
+    """The propagators a CompositePropagator (or a subclass: ours isolates its parts' failures,
+    tracing/propagation/_composite.py) runs, in order; None for any other propagator."""
+    return textmap._propagators if isinstance(textmap, CompositePropagator) else None
+
+
+# --- the global tracer provider -------------------------------------------------------------------
+
+
+def rearm_global_tracer_provider() -> None:
+    """Let set_tracer_provider() replace the global provider once more: the API allows one set per
+    process, and setup() -> shutdown() -> setup() must install the second provider."""
+    trace_api._TRACER_PROVIDER_SET_ONCE._done = False
+
+
+# --- the check ------------------------------------------------------------------------------------
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
+
+
+def problems() -> list[str]:
+    """What of the above no longer holds for the installed OpenTelemetry (empty when all does)."""
+    found: list[str] = []
+
+    def check(ok: Callable[[], bool], what: str) -> None:
+        try:
+            if ok():
+                return
+        except Exception as exc:
+            what = f"{what} ({type(exc).__name__}: {exc})"
+        found.append(what)
+
+    check(_current_context_is_the_var, "the contextvars runtime context's ContextVar _current_context")
+    check(_keys_are_the_apis, "the Context keys of the current span, baggage and suppression")
+    check(
+        _span_context_layout, "SpanContext as the tuple (trace_id, span_id, is_remote, flags, state, valid)"
+    )
+    check(_bare_non_recording_span, "NonRecordingSpan holding nothing but its span context")
+    check(_trace_state_as_built, "TraceState holding its members in _dict")
+    check(_sampler_state, "ParentBased's _root/_*_parent_* delegates and StaticSampler's _decision")
+    check(_global_textmap_is_the_global, "opentelemetry.propagate._HTTP_TEXT_FORMAT as the global propagator")
+    check(_composite_parts, "CompositePropagator._propagators")
+    check(_provider_guard, "opentelemetry.trace._TRACER_PROVIDER_SET_ONCE._done")
+    return found
+
+
+def _current_context_is_the_var() -> bool:
+    if _var is None:  # another runtime context: only the public API is used
+        return True
+    probe = Context({"kubetrace-probe": True})
+    token = context_api.attach(probe)
+    try:
+        return current() is probe
+    finally:
+        context_api.detach(token)
+
+
+def _keys_are_the_apis() -> bool:
+    span = NonRecordingSpan(INVALID_SPAN_CONTEXT)
+    with_baggage = baggage_api.set_baggage("k", "v", Context())
+    return (
+        trace_api.set_span_in_context(span, Context()).get(SPAN_KEY) is span
+        and with_baggage.get(BAGGAGE_KEY) == {"k": "v"}
+        and isinstance(SUPPRESS_INSTRUMENTATION_KEY, str)
+        and isinstance(SUPPRESS_HTTP_INSTRUMENTATION_KEY, str)
+    )
+
+
+def _span_context_layout() -> bool:
     state = TraceState([("k", "v")])
     probe = SpanContext(3, 4, True, TraceFlags(1), state)
     fields = (
@@ -117,50 +252,61 @@ def _check_layout() -> None:
         probe.trace_state,
         probe.is_valid,
     )
-    if tuple(probe) != fields or new(3, 4, True, FLAGS[1], state) != probe:
-        raise ImportError(
-            "kubetrace: this opentelemetry-api's SpanContext is not the tuple "
-            "(trace_id, span_id, is_remote, trace_flags, trace_state, is_valid) kubetrace reads; "
-            "install an opentelemetry-api version kubetrace supports (see pyproject.toml)"
-        )
+    return tuple(probe) == fields and new(3, 4, True, FLAGS[1], state) == probe
+
+
+def _bare_non_recording_span() -> bool:
+    probe = SpanContext(3, 4, True, TraceFlags(1))
     bare = NEW_SPAN(NonRecordingSpan)
     bare._context = probe
-    if vars(NonRecordingSpan(probe)) != vars(bare):
-        raise ImportError(
-            "kubetrace: this opentelemetry-api's NonRecordingSpan holds more than its span context; "
-            "install an opentelemetry-api version kubetrace supports (see pyproject.toml)"
-        )
+    return vars(NonRecordingSpan(probe)) == vars(bare) and bare.get_span_context() is probe
 
 
-def _check_trace_state() -> None:
+def _trace_state_as_built() -> bool:
     members = {"1tenant@vendor@x": "v", "k": "w"}  # a Level 2 key the constructor refuses
     built = trace_state(dict(members))
-    if (
-        vars(TraceState([("k", "w")])) != {"_dict": {"k": "w"}}
-        or dict(built) != members
-        or len(built) != 2
-        or built.to_header() != "1tenant@vendor@x=v,k=w"
-    ):
+    return (
+        vars(TraceState([("k", "w")])) == {"_dict": {"k": "w"}}
+        and dict(built) == members
+        and len(built) == 2
+        and built.to_header() == "1tenant@vendor@x=v,k=w"
+    )
+
+
+def _sampler_state() -> bool:
+    ratio = sampling.TraceIdRatioBased(0.5)
+    parent_based = sampling.ParentBased(ratio)
+    return (
+        parent_based_delegates(parent_based)[0] is ratio
+        and parent_based_delegates(parent_based)[3] is sampling.ALWAYS_ON
+        and static_decision(sampling.ALWAYS_ON) is sampling.Decision.RECORD_AND_SAMPLE
+        and static_decision(sampling.ALWAYS_OFF) is sampling.Decision.DROP
+    )
+
+
+def _global_textmap_is_the_global() -> bool:
+    return global_textmap() is propagate.get_global_textmap()
+
+
+def _composite_parts() -> bool:
+    parts = [TraceContextTextMapPropagator()]
+    return list(composite_parts(CompositePropagator(parts)) or ()) == parts
+
+
+def _provider_guard() -> bool:
+    return isinstance(trace_api._TRACER_PROVIDER_SET_ONCE._done, bool)
+
+
+def check() -> None:
+    """Raise ImportError if the installed OpenTelemetry changed what this module reads."""
+    found = problems()
+    if found:
         raise ImportError(
-            "kubetrace: this opentelemetry-api's TraceState does not hold its members in `_dict` as "
-            "kubetrace builds it; install an opentelemetry-api version kubetrace supports (see pyproject.toml)"
+            f"kubetrace: opentelemetry-api {_installed('opentelemetry-api')} / opentelemetry-sdk "
+            f"{_installed('opentelemetry-sdk')} changed private state kubetrace reads on its hot path: "
+            f"{'; '.join(found)}. Install an OpenTelemetry release in the range pyproject.toml allows "
+            "(kubetrace is tested with the oldest and the newest of it), or report this to kubetrace."
         )
 
 
-def _check_trace_state() -> None:
-    members = {"1tenant@vendor@x": "v", "k": "w"}  # a Level 2 key the constructor refuses
-    built = trace_state(dict(members))
-    if (
-        vars(TraceState([("k", "w")])) != {"_dict": {"k": "w"}}
-        or dict(built) != members
-        or len(built) != 2
-        or built.to_header() != "1tenant@vendor@x=v,k=w"
-    ):
-        raise ImportError(
-            "kubetrace: this opentelemetry-api's TraceState does not hold its members in `_dict` as "
-            "kubetrace builds it; install an opentelemetry-api version kubetrace supports (see pyproject.toml)"
-        )
-
-
-_check_layout()
-_check_trace_state()
+check()

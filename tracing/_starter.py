@@ -51,6 +51,7 @@ from ._otel_private import (
     TRACE_STATE,
     new,
     span_context_in,
+    tracer_enabled,
 )
 
 _DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
@@ -134,8 +135,7 @@ class _Bound:
         # The SDK's RandomIdGenerator is random.getrandbits in a loop that skips 0: call getrandbits
         # directly and leave the (2**-64 likely) zero to the generator itself.
         self.random_ids_fast = type(self.ids) is RandomIdGenerator
-        is_enabled = getattr(tracer, "_is_enabled", None)
-        self.enabled = is_enabled() if is_enabled else True
+        self.enabled = tracer_enabled(tracer)
 
 
 class SpanStarter:

@@ -19,6 +19,7 @@ from opentelemetry.trace import SpanKind
 
 import tracing
 from tracing import SpanStarter, safe_invoke
+from tracing._otel_private import SUPPRESS_HTTP_INSTRUMENTATION_KEY, SUPPRESS_INSTRUMENTATION_KEY
 from tracing.propagation import HEADERS_SETTER, inject
 
 from ..k8s import parse_request_info
@@ -39,8 +40,7 @@ from ._semconv import (
 )
 
 SCOPE = "kubetrace.http.client"
-_SUPPRESS_HTTP = context_api._SUPPRESS_HTTP_INSTRUMENTATION_KEY
-_SUPPRESS_ALL = context_api._SUPPRESS_INSTRUMENTATION_KEY
+_SUPPRESS_HTTP, _SUPPRESS_ALL = SUPPRESS_HTTP_INSTRUMENTATION_KEY, SUPPRESS_INSTRUMENTATION_KEY
 T = TypeVar("T")
 
 

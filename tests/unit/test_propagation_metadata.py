@@ -218,14 +218,3 @@ def test_child_traceparent_is_decide_then_inject(sampler, context, propagators):
             assert carrier == [("traceparent", got)]
         else:
             assert got == expected
-
-
-def test_without_the_module_global_the_configured_propagator_is_still_followed(monkeypatch):
-    from tracing.propagation import _metadata_w3c
-
-    monkeypatch.setattr(_metadata_w3c, "_textmap", _metadata_w3c._GlobalTextmap())
-    assert remote_parent([("traceparent", TP)]) == SpanContext(
-        0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, True, TraceFlags(1)
-    )
-    propagate.set_global_textmap(tracing.build_propagator(("b3multi",)))  # restored by the autouse fixture
-    assert remote_parent([("traceparent", TP)]) is None  # not the W3C pair: the generic route

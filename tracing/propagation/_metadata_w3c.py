@@ -14,8 +14,6 @@ import logging
 from collections.abc import Iterable, MutableSequence
 from typing import TYPE_CHECKING
 
-from opentelemetry import propagate
-from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context
 from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
@@ -25,12 +23,15 @@ from opentelemetry.trace import (
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from .._otel_private import (
+    BAGGAGE_KEY,
     FLAGS,
     SPAN_ID,
     SPAN_KEY,
     TRACE_FLAGS,
     TRACE_ID,
     TRACE_STATE,
+    composite_parts,
+    global_textmap,
     with_span,
 )
 from ._carriers import METADATA_GETTER, METADATA_SETTER
@@ -45,17 +46,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger("kubetrace.propagation")
 
 
-class _GlobalTextmap:
-    """Where the global propagator is read from when opentelemetry.propagate has no such global."""
-
-    @property
-    def _HTTP_TEXT_FORMAT(self):  # the name of the module global it stands for
-        return propagate.get_global_textmap()
-
-
-# get_global_textmap() returns this module global: reading it directly saves a Python call on
-# every RPC (a microsecond inside a real one), and falls back to the function should it go.
-_textmap = propagate if hasattr(propagate, "_HTTP_TEXT_FORMAT") else _GlobalTextmap()
 _EMPTY = Context()
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _HEX = b"0123456789abcdef"
@@ -73,8 +63,7 @@ class _Configured:
 
     def check(self, textmap) -> bool:
         self.textmap = textmap
-        composite = type(textmap) is IsolatingCompositePropagator
-        parts = getattr(textmap, "_propagators", None) if composite else None
+        parts = composite_parts(textmap) if type(textmap) is IsolatingCompositePropagator else None
         kinds = [type(p) for p in parts] if parts is not None else None
         self.w3c = kinds == [TraceContextPropagator, W3CBaggagePropagator]
         if self.w3c:
@@ -90,7 +79,7 @@ def inject_metadata(
 ) -> None:
     """Write `span_context` and `context`'s baggage into gRPC metadata pairs, as inject() would
     with a span of that span context current in `context` (propagators read nothing else of a span)."""
-    textmap = _textmap._HTTP_TEXT_FORMAT
+    textmap = global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         inject(carrier, METADATA_SETTER, with_span(NonRecordingSpan(span_context), context))
         return
@@ -106,7 +95,7 @@ def inject_metadata(
             state = sc[TRACE_STATE]
             if state is not DEFAULT_TRACE_STATE and state:
                 _set(carrier, "tracestate", state.to_header())
-        bag = context.get(_BAGGAGE_KEY)
+        bag = context.get(BAGGAGE_KEY)
         if isinstance(bag, dict) and bag:
             _configured.baggage.inject(carrier, context, METADATA_SETTER)
     except Exception:
@@ -135,7 +124,7 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
     the propagators must be asked (other propagators, or tracestate or baggage to read).
 
     One function on purpose: inside a real RPC each Python call costs about a microsecond."""
-    textmap = _textmap._HTTP_TEXT_FORMAT
+    textmap = global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return None
     traceparent = None
@@ -184,12 +173,12 @@ def child_traceparent(starter: SpanStarter, context: Context) -> str | SpanConte
     SpanStarter.decide). tests/unit/test_propagation_metadata.py holds it to decide() and inject().
     """
     decided = starter.decide(context)
-    if decided.__class__ is not SpanContext or context.get(_BAGGAGE_KEY):
+    if decided.__class__ is not SpanContext or context.get(BAGGAGE_KEY):
         return decided
     state = decided[TRACE_STATE]
     if state is not DEFAULT_TRACE_STATE and state:  # the identity first: len() of one is a Python call
         return decided
-    textmap = _textmap._HTTP_TEXT_FORMAT
+    textmap = global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return decided
     return "00-%032x-%016x-%02x" % (decided[TRACE_ID], decided[SPAN_ID], decided[TRACE_FLAGS])  # noqa: UP031
