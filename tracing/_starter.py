@@ -40,6 +40,7 @@ from ._decisions import (
     Bounds,
     sampler_bounds,
 )
+from ._forced import FORCED_ATTRIBUTE, FORCED_KEY
 from ._otel_private import (
     FLAGS,
     IS_REMOTE,
@@ -49,12 +50,14 @@ from ._otel_private import (
     TRACE_FLAGS,
     TRACE_ID,
     TRACE_STATE,
+    current,
     new,
     span_context_in,
     tracer_enabled,
 )
 
 _DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
+_FORCED_ONLY = {FORCED_ATTRIBUTE: True}
 
 
 class _Replay(threading.local):
@@ -170,6 +173,8 @@ class SpanStarter:
         - an int: sampled; pass it to start() as trace_id and the decision is not made again
           (for a root it is the trace id the decision was made on);
         - None: no decision here (not the SDK, or a sampler that is asked); call start().
+
+        Under a Context marked as a forced trace (tracing/_forced.py) the answer is "sampled".
         """
         b = self._bound
         if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
@@ -177,7 +182,9 @@ class SpanStarter:
         bounds = b.bounds
         if bounds is None or not b.enabled:
             return None
+        context = None
         if parent.__class__ is not SpanContext:  # a Context: a client call's, the current one
+            context = parent
             span = parent.get(SPAN_KEY)
             parent = INVALID_SPAN_CONTEXT if span is None else span_context_in(parent)
         if parent[IS_VALID]:
@@ -195,6 +202,8 @@ class SpanStarter:
             if trace_id & LOW_64 < bounds[ROOT]:
                 return trace_id
             flags, state = FLAGS[b.random_ids], DEFAULT_TRACE_STATE
+        if context is not None and context.get(FORCED_KEY) is True:
+            return trace_id
         span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
         # new() without its call: both ids are valid here (a zero draw fell through to the generator).
         return tuple.__new__(SpanContext, (trace_id, span_id, False, flags, state, True))
@@ -211,7 +220,9 @@ class SpanStarter:
     ) -> trace_api.Span:
         """Start (not activate) a span under `parent` (None: the current context); the caller ends it.
 
-        `trace_id` is what decide() returned for this span when it said "sampled"."""
+        `trace_id` is what decide() returned for this span when it said "sampled". Under a Context
+        marked as a forced trace the span is sampled, whatever the sampler, and carries the
+        kubetrace.sampling.forced attribute."""
         b = self._bound
         if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
             b = self._current()
@@ -222,11 +233,19 @@ class SpanStarter:
             # opentelemetry-api < 1.40's no-op tracer (OTEL_SDK_DISABLED) returns INVALID_SPAN and so
             # drops the incoming context; a disabled kubetrace still propagates it, as later APIs do.
             return NonRecordingSpan(span_context_in(parent))
-        parent_ctx = span_context_in(parent)
+        context = current() if parent is None else parent
+        parent_ctx = span_context_in(context)
         if not b.enabled:
             return NonRecordingSpan(parent_ctx)
         valid_parent = parent_ctx[IS_VALID]
-        if b.bounds is not None:  # what the SDK's static, ratio and parent-based samplers return
+        if context.get(FORCED_KEY) is True:
+            if valid_parent:
+                trace_id = parent_ctx[TRACE_ID]
+            elif trace_id is None:
+                trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
+            forced = {**attributes, FORCED_ATTRIBUTE: True} if attributes else _FORCED_ONLY
+            result = SamplingResult(_SAMPLE, forced, parent_ctx[TRACE_STATE] if valid_parent else None)
+        elif b.bounds is not None:  # what the SDK's static, ratio and parent-based samplers return
             decided = self.decide(parent_ctx) if trace_id is None else trace_id
             if decided.__class__ is SpanContext:
                 return NonRecordingSpan(decided)

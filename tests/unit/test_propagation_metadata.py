@@ -13,16 +13,8 @@ from testkit.ids import CountingIds
 import tracing
 from tracing import SpanStarter
 from tracing._otel_private import SPAN_KEY, with_span
-from tracing.propagation import (
-    METADATA_GETTER,
-    METADATA_SETTER,
-    child_traceparent,
-    extract,
-    extract_metadata,
-    inject,
-    inject_metadata,
-    remote_parent,
-)
+from tracing.propagation import METADATA_GETTER, METADATA_SETTER, extract, extract_metadata, inject
+from tracing.propagation._metadata_w3c import child_traceparent, inject_metadata, remote_parent
 
 TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 METADATA = {

@@ -27,7 +27,7 @@ from ._environment import (
     environment_for_child,
 )
 from ._executors import ContextExecutor, context_thread, run_in_executor, wrap
-from ._metadata_w3c import child_traceparent, extract_metadata, inject_metadata, remote_parent
+from ._metadata_w3c import extract_metadata
 from ._trust import (
     CONFIGURED_TRUST,
     TRUST_ALL,
@@ -60,7 +60,6 @@ __all__ = [
     "MetadataSetter",
     "TrustPolicy",
     "baggage_items",
-    "child_traceparent",
     "context_from_environment",
     "context_thread",
     "environment_for_child",
@@ -70,9 +69,7 @@ __all__ = [
     "get_baggage",
     "inject",
     "inject_into_object",
-    "inject_metadata",
     "link_from_object",
-    "remote_parent",
     "run_in_executor",
     "set_baggage",
     "trust_callers",

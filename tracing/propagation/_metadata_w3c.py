@@ -22,6 +22,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
+from .._forced import FORCE_TRACE_HEADER
 from .._otel_private import (
     BAGGAGE_KEY,
     FLAGS,
@@ -121,7 +122,8 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
     """The span context of the parent extract_metadata() would return, for the common case: the
     configured propagators are tracecontext,baggage and the metadata holds nothing but a
     traceparent. INVALID_SPAN_CONTEXT when it carries no (or a malformed) traceparent; None when
-    the propagators must be asked (other propagators, or tracestate or baggage to read).
+    the propagators must be asked (other propagators, or tracestate or baggage to read), or the
+    metadata asks for a forced trace (tracing/_forced.py).
 
     One function on purpose: inside a real RPC each Python call costs about a microsecond."""
     textmap = global_textmap()
@@ -132,7 +134,7 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
         if key == "traceparent":
             if isinstance(value, str):  # what the propagator's getter gives it
                 traceparent = value if traceparent is None else _SEVERAL
-        elif key == "tracestate" or key == "baggage":
+        elif key == "tracestate" or key == "baggage" or key == FORCE_TRACE_HEADER:
             return None
     if traceparent is None or traceparent is _SEVERAL:
         return INVALID_SPAN_CONTEXT
