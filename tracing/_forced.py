@@ -16,21 +16,11 @@ read only at a server that trusts its caller, and re-sent only by our own client
 from __future__ import annotations
 
 from opentelemetry.context import Context, create_key
-from opentelemetry.propagators.textmap import Getter
 
 FORCE_TRACE_HEADER = "kubetrace-force-trace"  # lower case: HTTP/2 and gRPC metadata send it so
-FORCE_TRACE_VALUE = "1"
+FORCE_TRACE_VALUE = "1"  # exactly; anything else asks for nothing
 FORCED_ATTRIBUTE = "kubetrace.sampling.forced"
 FORCED_KEY = create_key("kubetrace-forced-trace")  # in a Context: True while a forced request runs
-
-
-def requested(carrier: object, getter: Getter) -> bool:
-    """Whether `carrier` asks for its request to be traced (the caller's trust is checked later)."""
-    try:
-        values = getter.get(carrier, FORCE_TRACE_HEADER)
-    except Exception:  # a carrier is network input: never fail the request over it
-        return False
-    return bool(values) and isinstance(values[0], str) and values[0].strip() == FORCE_TRACE_VALUE
 
 
 def marked(context: Context) -> Context:

@@ -68,9 +68,18 @@ from opentelemetry.trace import (
 from opentelemetry.util.types import AttributeValue
 
 from . import propagation
-from ._forced import FORCE_TRACE_HEADER, FORCE_TRACE_VALUE, FORCED_ATTRIBUTE, FORCED_KEY, marked, requested
+from ._forced import FORCE_TRACE_HEADER, FORCE_TRACE_VALUE, FORCED_ATTRIBUTE, FORCED_KEY, marked
 from ._hooks import safe_invoke
-from ._otel_private import NEW_SPAN, SPAN_KEY, attach, current, detach, with_span
+from ._otel_private import (
+    NEW_SPAN,
+    SPAN_KEY,
+    SUPPRESS_HTTP_INSTRUMENTATION_KEY,
+    SUPPRESS_INSTRUMENTATION_KEY,
+    attach,
+    current,
+    detach,
+    with_span,
+)
 from ._starter import SpanStarter
 from .propagation import CONFIGURED_TRUST, METADATA_GETTER, METADATA_SETTER, Caller, TrustPolicy
 from .propagation._metadata_w3c import child_traceparent, remote_parent
@@ -101,6 +110,8 @@ __all__ = [
     "inject_metadata",
     "remote_parent",
     "safe_invoke",
+    "suppressed",
+    "suppressing_nested_http",
     "unsampled_context",
 ]
 
@@ -122,6 +133,8 @@ class Outcome(NamedTuple):
     description: str | None = None
     exception: BaseException | None = None  # recorded on the span as an exception event
     attributes: Mapping[str, AttributeValue] | None = None  # final attributes (status codes, error.type)
+    # The exception event's attributes where the protocol writes its own (redacted messages, say).
+    exception_attributes: Mapping[str, AttributeValue] | None = None
 
 
 Describe = Callable[[Any, "str | None", "BaseException | None"], Outcome]
@@ -194,8 +207,22 @@ class Call:
         self, status: object = None, details: str | None = None, exception: BaseException | None = None
     ) -> None:
         """End the span with the outcome describe() gives for the protocol's `status`; only once."""
-        if self._held is None or self._held.end_now((status, details, exception)):
-            self._finish(status, details, exception)
+        ended = self._ended
+        if ended is None:  # not recording: nothing to end
+            return
+        if self._held is not None and not self._held.end_now((status, details, exception)):
+            return  # release() ends it
+        if not ended.acquire(blocking=False):
+            return
+        span = self.span
+        outcome = self._describe(status, details, exception)
+        if outcome.attributes:
+            span.set_attributes(outcome.attributes)
+        if outcome.exception is not None:
+            span.record_exception(outcome.exception, outcome.exception_attributes, escaped=True)
+        if outcome.error:
+            span.set_status(Status(StatusCode.ERROR, outcome.description))
+        span.end()
 
     def fail(self, exception: BaseException) -> None:
         """End the span for an exception that ended the call before (or instead of) a protocol
@@ -211,20 +238,7 @@ class Call:
         """The caller is done with the response stream (read to the end, failed, or dropped it)."""
         outcome = self._held.release() if self._held is not None else None
         if outcome is not None:
-            self._finish(*outcome)
-
-    def _finish(self, status: object, details: str | None, exception: BaseException | None) -> None:
-        if self._ended is None or not self._ended.acquire(blocking=False):
-            return
-        span = self.span
-        outcome = self._describe(status, details, exception)
-        if outcome.attributes:
-            span.set_attributes(outcome.attributes)
-        if outcome.exception is not None:
-            span.record_exception(outcome.exception, escaped=True)
-        if outcome.error:
-            span.set_status(Status(StatusCode.ERROR, outcome.description))
-        span.end()
+            self.end(*outcome)
 
 
 NOT_RECORDING = Call(INVALID_SPAN, _EMPTY)
@@ -313,10 +327,18 @@ class Instrumentation:
         span to end. An Incoming: start_server() it.
         """
         policy = self._trust or CONFIGURED_TRUST.policy
+        trusted = policy.constant
         remote = remote_parent(carrier) if getter is METADATA_GETTER else None
         if remote is None:  # other carriers or propagators, or more than a lone traceparent
-            return self._decide_extracted(extract(carrier, getter), policy, caller)
-        trusted = policy.constant
+            extracted = extract(carrier, getter)
+            if trusted is True:
+                parent, links = extracted, _NO_LINKS
+            else:
+                parent, links = policy.parent_and_links(extracted, caller)
+            decided = self._starter.decide(parent)
+            if decided.__class__ is SpanContext:
+                return unsampled_context(decided, parent)
+            return Incoming(parent, links, decided)
         if trusted is None:
             trusted = policy.trusts(caller)
         decided = self._starter.decide(remote if trusted else INVALID_SPAN_CONTEXT)
@@ -330,26 +352,19 @@ class Instrumentation:
             return Incoming(Context({SPAN_KEY: NonRecordingSpan(remote)}), _NO_LINKS, decided)
         return Incoming(_EMPTY, (Link(remote),), decided)
 
-    def _decide_extracted(
-        self, extracted: Context, policy: TrustPolicy, caller: Callable[[], Caller]
-    ) -> Context | Incoming:
-        if policy.constant is True:
-            parent, links = extracted, _NO_LINKS
-        else:
-            parent, links = policy.parent_and_links(extracted, caller)
-        decided = self._starter.decide(parent)
-        if decided.__class__ is SpanContext:
-            return unsampled_context(decided, parent)
-        return Incoming(parent, links, decided)
-
     def start_server(self, start: Start, incoming: Incoming, call_type: type[Call] = Call) -> Call:
         """The call for what decide_server() answered: its span started under the incoming parent (or
-        linked to it), current in call.context. A forced trace's span records whatever the sampler."""
+        linked to it), current in call.context. A forced trace's span records whatever the sampler.
+
+        When incoming.trace_id is an int the span is sampled already, and the sampler does not look
+        at start.attributes: an adapter may put every attribute in them (one SDK call fewer than
+        setting the rest after the start). Otherwise the sampler is asked with them, so they should
+        be the sampling-relevant ones only, the rest set once call.recording says it records."""
         parent, links, trace_id = incoming
         span = self._starter.start(
             start.name, parent, start.kind, start.attributes, links or start.links, trace_id=trace_id
         )
-        return call_type(span, with_span(span, parent), self)
+        return call_type(span, Context({**parent, SPAN_KEY: span}), self)  # with_span(), a frame fewer
 
     def start_client(
         self, start: Start, context: Context, decided: int | None = None, call_type: type[Call] = Call
@@ -375,7 +390,13 @@ def extract(carrier: object, getter: Getter) -> Context:
     """The context an incoming carrier holds, by the configured propagators (empty when none or
     garbage: never raises), marked when it asks for a forced trace (`kubetrace-force-trace: 1`)."""
     context = propagation.extract(carrier, getter)
-    return marked(context) if requested(carrier, getter) else context
+    try:
+        values = getter.get(carrier, FORCE_TRACE_HEADER)
+    except Exception:  # a carrier is network input: never fail the request over it
+        return context
+    if values and values[0] == FORCE_TRACE_VALUE:
+        return marked(context)
+    return context
 
 
 def inject(carrier: object, setter: Setter, context: Context) -> None:
@@ -394,6 +415,18 @@ def inject_metadata(
     _inject_metadata(carrier, span_context, context)
     if context.get(FORCED_KEY) is True:
         METADATA_SETTER.set(carrier, FORCE_TRACE_HEADER, FORCE_TRACE_VALUE)
+
+
+def suppressed(context: Context) -> bool:
+    """Whether instrumentation is switched off under `context`: OpenTelemetry's
+    suppress_instrumentation(), or suppress_http_instrumentation(), which an outer HTTP client span
+    sets for the transport underneath (ours below, and upstream instrumentations, honour both)."""
+    return bool(context.get(SUPPRESS_HTTP_INSTRUMENTATION_KEY) or context.get(SUPPRESS_INSTRUMENTATION_KEY))
+
+
+def suppressing_nested_http(context: Context) -> Context:
+    """`context` in which a nested HTTP client instrumentation starts no second span."""
+    return Context({**context, SUPPRESS_HTTP_INSTRUMENTATION_KEY: True})
 
 
 def _message(direction: str, seq: int, message: object) -> dict[str, str | int]:

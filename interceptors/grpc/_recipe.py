@@ -116,14 +116,21 @@ class Recipe:
         call that enters that context and ends nothing."""
         if decision.__class__ is Context:
             return Call(INVALID_SPAN, decision)
-        call = self.core.start_server(method.start, decision)
-        if call.recording:
-            call.span.set_attributes(client_attributes(context.peer()))
-            if request is not STREAMED:  # guarded here: a call each, on every sampled request
-                if call.events:
-                    call.on_receive(request)
-                if self._hook is not None:
-                    self._annotate(call, method, request)
+        start = method.start
+        if decision.trace_id is not None:  # sampled already: the peer goes in with the start attributes
+            peer = client_attributes(context.peer())
+            call = self.core.start_server(
+                Start(start.name, start.kind, {**start.attributes, **peer}), decision
+            )
+        else:
+            call = self.core.start_server(start, decision)
+            if call.recording:
+                call.span.set_attributes(client_attributes(context.peer()))
+        if call.recording and request is not STREAMED:  # guarded here: a call each, per sampled request
+            if call.events:
+                call.on_receive(request)
+            if self._hook is not None:
+                self._annotate(call, method, request)
         return call
 
     def start_client(
