@@ -131,9 +131,17 @@ def trace_state(members: dict[str, str]) -> TraceState:
 _NEW_STATE = object.__new__
 
 
-# NonRecordingSpan(span_context) without its Python-level __init__, which sets only _context:
-# `span = NEW_SPAN(NonRecordingSpan); span._context = span_context` (checked below).
+# NonRecordingSpan(span_context) without its Python-level __init__, which sets only _context (checked below).
 NEW_SPAN = object.__new__
+
+
+def non_recording_context(span_context: SpanContext) -> Context:
+    """Context({SPAN_KEY: NonRecordingSpan(span_context)}), in the one Python frame that
+    NonRecordingSpan's __init__ alone would take: what every unsampled server call enters."""
+    span = NEW_SPAN(NonRecordingSpan)
+    span._context = span_context
+    return Context({SPAN_KEY: span})
+
 
 # --- the SDK's samplers and tracer ----------------------------------------------------------------
 

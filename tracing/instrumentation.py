@@ -71,13 +71,13 @@ from . import propagation
 from ._forced import FORCE_TRACE_HEADER, FORCE_TRACE_VALUE, FORCED_ATTRIBUTE, FORCED_KEY, marked
 from ._hooks import safe_invoke
 from ._otel_private import (
-    NEW_SPAN,
     SPAN_KEY,
     SUPPRESS_HTTP_INSTRUMENTATION_KEY,
     SUPPRESS_INSTRUMENTATION_KEY,
     attach,
     current,
     detach,
+    non_recording_context,
     with_span,
 )
 from ._starter import SpanStarter
@@ -343,9 +343,7 @@ class Instrumentation:
             trusted = policy.trusts(caller)
         decided = self._starter.decide(remote if trusted else INVALID_SPAN_CONTEXT)
         if decided.__class__ is SpanContext:
-            span = NEW_SPAN(NonRecordingSpan)  # NonRecordingSpan(decided), a Python call fewer
-            span._context = decided
-            return Context({SPAN_KEY: span})  # what with_span() makes here
+            return non_recording_context(decided)  # what with_span() makes here
         if remote is INVALID_SPAN_CONTEXT:
             return Incoming(_EMPTY, _NO_LINKS, decided)
         if trusted:
@@ -380,9 +378,7 @@ class Instrumentation:
 def unsampled_context(decided: SpanContext, parent: Context) -> Context:
     """`parent` with the non-recording span of a "not sampled" decision as its current span."""
     if not parent:
-        span = NEW_SPAN(NonRecordingSpan)
-        span._context = decided
-        return Context({SPAN_KEY: span})
+        return non_recording_context(decided)
     return with_span(NonRecordingSpan(decided), parent)
 
 
