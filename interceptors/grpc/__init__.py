@@ -43,12 +43,12 @@ from ._aio_client import aio_interceptors
 from ._aio_server import AioServerInterceptor, wrap_aio
 from ._callmeta import CallMeta, RpcKind, Side
 from ._channel import TracedChannel
-from ._client import ClientInterceptor
 from ._filters import Filter, all_of, any_of, default_filter, method_in, negate, service_in
 from ._grpc_private import channel_target, holds_services
 from ._handlers import TracedHandlers
 from ._recipe import Recipe, RequestAttributes
-from ._server import ServerInterceptor, wrap_sync
+from ._sync_client import ClientInterceptor
+from ._sync_server import ServerInterceptor, wrap_sync
 from ._traced_server import ServicesAlreadyAdded, TracedAioServer, TracedServer
 
 

@@ -17,7 +17,7 @@ import grpc.aio
 from tracing.instrumentation import current_context
 
 from ._aio_client import watched
-from ._factories import TracedFactories
+from ._multicallables import TracedFactories
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported_any
 

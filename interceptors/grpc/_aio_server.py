@@ -14,8 +14,8 @@ from tracing.instrumentation import Call
 from ._callmeta import Side
 from ._handlers import TracedHandlers
 from ._recipe import STREAMED, Method, Recipe, end_server
-from ._server import wrap_sync
 from ._streams import areported
+from ._sync_server import wrap_sync
 
 
 class AioServerInterceptor(grpc.aio.ServerInterceptor):

@@ -14,10 +14,10 @@ import grpc
 
 from tracing.instrumentation import current_context
 
-from ._client import _end, _InFlight
-from ._factories import TracedFactories
+from ._multicallables import TracedFactories
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported
+from ._sync_client import _end, _InFlight
 
 
 class TracedChannel(TracedFactories, grpc.Channel):

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from ._client import ClientCall, ClientRecipe, send_through, send_through_async
+from ._client_recipe import ClientCall, ClientRecipe, send_through, send_through_async
 from ._options import client_options
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPHeaderDict
 
-from ._client import ClientCall, ClientRecipe, send_through
+from ._client_recipe import ClientCall, ClientRecipe, send_through
 from ._options import client_options
 
 P = TypeVar("P")

@@ -12,7 +12,7 @@ from tracing.instrumentation import attach, detach
 from ._k8s import AUDIT_ID_HEADER
 from ._options import server_options
 from ._request import HeaderReader, ServerRequest
-from ._server import ServerCall, ServerRecipe, unsampled_call
+from ._server_recipe import ServerCall, ServerRecipe, unsampled_call
 
 
 class _EnvironReader(HeaderReader):

@@ -28,6 +28,7 @@ from ._environment import (
 )
 from ._executors import ContextExecutor, context_thread, run_in_executor, wrap
 from ._metadata_w3c import extract_metadata
+from ._textmap import extract, inject
 from ._trust import (
     CONFIGURED_TRUST,
     TRUST_ALL,
@@ -37,7 +38,6 @@ from ._trust import (
     trust_callers,
     trust_policy_named,
 )
-from ._wire import extract, inject
 
 __all__ = [
     "ANNOTATIONS_GETTER",

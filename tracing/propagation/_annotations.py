@@ -22,7 +22,7 @@ from opentelemetry.propagators.textmap import Getter, Setter
 from opentelemetry.trace import Link
 from opentelemetry.util.types import Attributes
 
-from ._wire import extract, inject
+from ._textmap import extract, inject
 
 ANNOTATION_PREFIX = "kubetrace.io/"
 # W3C Baggage's whole-header limit, the largest legitimate value any propagator writes; anything

@@ -37,9 +37,9 @@ from .._otel_private import (
 )
 from ._carriers import METADATA_GETTER, METADATA_SETTER
 from ._composite import IsolatingCompositePropagator
+from ._textmap import extract, inject
 from ._w3c_baggage import W3CBaggagePropagator
 from ._w3c_tracecontext import KNOWN_FLAGS, TraceContextPropagator, parse_traceparent
-from ._wire import extract, inject
 
 if TYPE_CHECKING:
     from .._starter import SpanStarter
