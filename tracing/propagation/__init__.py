@@ -8,6 +8,7 @@ from ._annotations import (
     extract_from_object,
     inject_into_object,
     link_from_object,
+    object_annotations,
 )
 from ._baggage import baggage_items, get_baggage, set_baggage
 from ._carriers import (
@@ -70,6 +71,7 @@ __all__ = [
     "inject",
     "inject_into_object",
     "link_from_object",
+    "object_annotations",
     "run_in_executor",
     "set_baggage",
     "trust_callers",

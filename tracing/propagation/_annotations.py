@@ -73,6 +73,12 @@ def inject_into_object(obj: object, context: Context | None = None) -> None:
     inject(annotations, ANNOTATIONS_SETTER, context)
 
 
+def object_annotations(obj: object) -> Mapping[str, object]:
+    """A Kubernetes object's annotations, the carrier ANNOTATIONS_GETTER reads ({} when it has none)."""
+    annotations = _annotations(obj, create=False)
+    return annotations if isinstance(annotations, Mapping) else {}
+
+
 def extract_from_object(obj: object, context: Context | None = None) -> Context:
     """The trace context in a Kubernetes object's annotations, or `context` (default: empty) if none."""
     annotations = _annotations(obj, create=False)
