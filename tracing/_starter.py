@@ -6,7 +6,8 @@ asks the tracer provider's own sampler first and, when the answer is "do not rec
 NonRecordingSpan whose SpanContext is exactly what the SDK would have produced (same trace id
 rule, fresh span id, flags, trace state). A recording decision is handed to the SDK unchanged:
 our tracer's sampler and id generator replay the decision already made, so the sampler is asked
-once per span and the SDK builds the span as usual.
+once per span and the SDK builds the span as usual. Under a Context marked as a forced trace
+(tracing/_forced.py) the decision is "sampled" whatever the sampler, and the span says so.
 """
 
 from __future__ import annotations

@@ -350,14 +350,17 @@ class Instrumentation:
             return Incoming(Context({SPAN_KEY: NonRecordingSpan(remote)}), _NO_LINKS, decided)
         return Incoming(_EMPTY, (Link(remote),), decided)
 
-    def start_server(self, start: Start, incoming: Incoming, call_type: type[Call] = Call) -> Call:
+    def start_server(self, start: Start, incoming: Incoming | Context, call_type: type[Call] = Call) -> Call:
         """The call for what decide_server() answered: its span started under the incoming parent (or
         linked to it), current in call.context. A forced trace's span records whatever the sampler.
+        For a Context (not sampled) it is a call that enters that context and ends nothing.
 
         When incoming.trace_id is an int the span is sampled already, and the sampler does not look
         at start.attributes: an adapter may put every attribute in them (one SDK call fewer than
         setting the rest after the start). Otherwise the sampler is asked with them, so they should
         be the sampling-relevant ones only, the rest set once call.recording says it records."""
+        if incoming.__class__ is Context:
+            return call_type(INVALID_SPAN, incoming)
         parent, links, trace_id = incoming
         span = self._starter.start(
             start.name, parent, start.kind, start.attributes, links or start.links, trace_id=trace_id

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN, SpanKind, TracerProvider
+from opentelemetry.trace import SpanKind, TracerProvider
 
 import tracing
 from tracing.instrumentation import Call, Caller, Instrumentation, Outcome, Start
@@ -30,6 +30,7 @@ from tracing.propagation import ANNOTATIONS_GETTER, TRUST_NONE, TrustPolicy, obj
 
 SCOPE = "kubetrace.k8s.reconcile"
 _OK = Outcome(False)
+_UNSAMPLED = Start("", SpanKind.INTERNAL)  # never started: what start_server() needs for a Context
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -86,8 +87,8 @@ def reconciler(
 def _start(core: Instrumentation, controller: str, obj: Any) -> Call:
     annotations = object_annotations(obj)
     decided = core.decide_server(annotations, ANNOTATIONS_GETTER, lambda: _caller(obj, annotations))
-    if decided.__class__ is Context:
-        return Call(INVALID_SPAN, decided)
+    if decided.__class__ is Context:  # not sampled: a call that enters that context, nothing to end
+        return core.start_server(_UNSAMPLED, decided)
     start = Start(f"{controller} reconcile", SpanKind.INTERNAL, _attributes(controller, obj))
     return core.start_server(start, decided)
 
