@@ -16,9 +16,10 @@ unchanged; what it returns is returned.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from opentelemetry.context import Context
@@ -52,14 +53,8 @@ def reconciler(
             @functools.wraps(fn)
             async def reconcile_async(obj: Any, *args: Any, **kwargs: Any) -> Any:
                 call = _start(core, controller, obj)
-                token = call.enter()
-                try:
+                with _running(call):
                     result = await fn(obj, *args, **kwargs)
-                except BaseException as exc:
-                    call.fail(exc)
-                    raise
-                finally:
-                    call.exit(token)
                 call.end(result)
                 return result
 
@@ -68,20 +63,28 @@ def reconciler(
         @functools.wraps(fn)
         def reconcile(obj: Any, *args: Any, **kwargs: Any) -> Any:
             call = _start(core, controller, obj)
-            token = call.enter()
-            try:
+            with _running(call):
                 result = fn(obj, *args, **kwargs)
-            except BaseException as exc:
-                call.fail(exc)
-                raise
-            finally:
-                call.exit(token)
             call.end(result)
             return result
 
         return reconcile  # type: ignore[return-value]
 
     return decorate
+
+
+@contextlib.contextmanager
+def _running(call: Call) -> Iterator[None]:
+    """The call's span current around the reconcile (an await inside stays in the same task); what
+    escapes it is recorded and re-raised unchanged."""
+    token = call.enter()
+    try:
+        yield
+    except BaseException as exc:
+        call.fail(exc)
+        raise
+    finally:
+        call.exit(token)
 
 
 def _start(core: Instrumentation, controller: str, obj: Any) -> Call:
