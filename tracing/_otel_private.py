@@ -9,6 +9,8 @@ matters kubetrace reads the state behind the API directly, here and nowhere else
   (current/attach/detach), where the API goes through three layers of calls. With another runtime
   context configured (OTEL_PYTHON_CONTEXT) these are the public functions, and behave the same;
 - the keys the API files a span, baggage and "suppress instrumentation" under in a Context;
+- a span's SpanContext read from its `_context` (NonRecordingSpan and the SDK's span), where
+  get_span_context() is a Python call;
 - SpanContext as the tuple (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid) read
   by position (a property call each otherwise; an unsampled RPC reads a dozen), built without its
   Python-level __new__, and NonRecordingSpan built without its __init__;
@@ -29,6 +31,7 @@ installed versions and the piece, rather than reading the wrong thing.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar, Token
 from importlib.metadata import PackageNotFoundError, version
@@ -79,7 +82,10 @@ else:  # pragma: no cover - another runtime context was configured
     attach = context_api.attach
     detach = context_api.detach
 
-_PLAIN_SPANS = frozenset((NonRecordingSpan, SdkSpan))
+# The two span classes nearly every Context holds, whose span context is their `_context`: read by a
+# C-level getter, where get_span_context() is a Python call (checked below).
+PLAIN_SPANS = frozenset((NonRecordingSpan, SdkSpan))
+span_context_of: Callable[[Span], SpanContext] = operator.attrgetter("_context")
 
 
 def span_context_in(context: Context | None) -> SpanContext:
@@ -87,7 +93,9 @@ def span_context_in(context: Context | None) -> SpanContext:
     span = (current() if context is None else context).get(SPAN_KEY)
     if span is None:
         return INVALID_SPAN_CONTEXT
-    if type(span) in _PLAIN_SPANS or isinstance(span, Span):  # Span is an ABC: isinstance is slow
+    if span.__class__ in PLAIN_SPANS:
+        return span_context_of(span)
+    if isinstance(span, Span):  # Span is an ABC: isinstance is slow
         return span.get_span_context()
     return INVALID_SPAN_CONTEXT
 
@@ -220,6 +228,7 @@ def problems() -> list[str]:
     )
     check(_bare_non_recording_span, "NonRecordingSpan holding nothing but its span context")
     check(_trace_state_as_built, "TraceState holding its members in _dict")
+    check(_span_context_of_plain_spans, "NonRecordingSpan's and the SDK span's span context in _context")
     check(_sampler_state, "ParentBased's _root/_*_parent_* delegates and StaticSampler's _decision")
     check(_global_textmap_is_the_global, "opentelemetry.propagate._HTTP_TEXT_FORMAT as the global propagator")
     check(_composite_parts, "CompositePropagator._propagators")
@@ -268,6 +277,14 @@ def _bare_non_recording_span() -> bool:
     bare = NEW_SPAN(NonRecordingSpan)
     bare._context = probe
     return vars(NonRecordingSpan(probe)) == vars(bare) and bare.get_span_context() is probe
+
+
+def _span_context_of_plain_spans() -> bool:
+    probe = SpanContext(3, 4, False, TraceFlags(1))
+    sdk = SdkSpan("probe", probe)
+    return (
+        span_context_of(NonRecordingSpan(probe)) is probe and span_context_of(sdk) is sdk.get_span_context()
+    )
 
 
 def _trace_state_as_built() -> bool:

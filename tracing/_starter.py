@@ -46,6 +46,7 @@ from ._otel_private import (
     FLAGS,
     IS_REMOTE,
     IS_VALID,
+    PLAIN_SPANS,
     RANDOM_FLAG,
     SPAN_KEY,
     TRACE_FLAGS,
@@ -54,6 +55,7 @@ from ._otel_private import (
     current,
     new,
     span_context_in,
+    span_context_of,
     tracer_enabled,
 )
 
@@ -187,7 +189,12 @@ class SpanStarter:
         if parent.__class__ is not SpanContext:  # a Context: a client call's, the current one
             context = parent
             span = parent.get(SPAN_KEY)
-            parent = INVALID_SPAN_CONTEXT if span is None else span_context_in(parent)
+            if span is None:
+                parent = INVALID_SPAN_CONTEXT
+            elif span.__class__ in PLAIN_SPANS:
+                parent = span_context_of(span)  # span_context_in() inlined: two Python calls fewer
+            else:
+                parent = span_context_in(parent)
         if parent[IS_VALID]:
             trace_id = parent[TRACE_ID]
             flags = parent[TRACE_FLAGS]

@@ -74,6 +74,7 @@ from ._otel_private import (
     SPAN_KEY,
     SUPPRESS_HTTP_INSTRUMENTATION_KEY,
     SUPPRESS_INSTRUMENTATION_KEY,
+    SdkSpan,
     attach,
     current,
     detach,
@@ -171,7 +172,11 @@ class Call:
 
     def __init__(self, span: Span, context: Context, owner: Instrumentation | None = None):
         self.span, self.context = span, context
-        self.recording = recording = span.__class__ is not NonRecordingSpan and span.is_recording()
+        # A span the SDK just started records (is_recording() would be a Python call to say so).
+        span_class = span.__class__
+        self.recording = recording = span_class is SdkSpan or (
+            span_class is not NonRecordingSpan and span.is_recording()
+        )
         self._describe = owner.describe if owner is not None else None
         self.events = recording and owner is not None and owner.message_events
         self._sent = self._received = 0
@@ -217,7 +222,11 @@ class Call:
         span = self.span
         outcome = self._describe(status, details, exception)
         if outcome.attributes:
-            span.set_attributes(outcome.attributes)
+            # One by one: the SDK cleans a mapping given to set_attributes() as a whole, value by
+            # value through ABC checks, several times what set_attribute() costs for the one or two
+            # attributes an outcome has.
+            for key, value in outcome.attributes.items():
+                span.set_attribute(key, value)
         if outcome.exception is not None:
             span.record_exception(outcome.exception, outcome.exception_attributes, escaped=True)
         if outcome.error:
@@ -308,10 +317,6 @@ class Instrumentation:
         self.decide_client: Callable[[Context], str | SpanContext | int | None] = functools.partial(
             child_traceparent, starter
         )
-
-    @property
-    def trust_policy(self) -> TrustPolicy:
-        return self._trust or CONFIGURED_TRUST.policy
 
     def decide_server(
         self, carrier: object, getter: Getter, caller: Callable[[], Caller]

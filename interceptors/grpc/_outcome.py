@@ -35,27 +35,29 @@ def is_error(code: grpc.StatusCode, server: bool) -> bool:
     return code in _SERVER_ERRORS if server else code is not _C.OK
 
 
-def _plain(server: bool) -> dict[grpc.StatusCode, Outcome]:
-    """The outcome of each code without details or exception: built once, not per call."""
+def _plain(server: bool) -> dict[int, Outcome]:
+    """The outcome of each code without details or exception, built once, keyed by the code's id():
+    hashing an Enum member runs Python code, on every call."""
     return {
-        code: Outcome(is_error(code, server), code.name, None, {STATUS_CODE: code.value[0]}) for code in _C
+        id(code): Outcome(is_error(code, server), code.name, None, {STATUS_CODE: code.value[0]})
+        for code in _C
     }
 
 
 _PLAIN_SERVER, _PLAIN_CLIENT = _plain(True), _plain(False)
 
 
-def _describe(plain: dict[grpc.StatusCode, Outcome], server: bool):
+def _describe(plain: dict[int, Outcome], server: bool):
     def describe(
         code: grpc.StatusCode | None, details: str | None, exception: BaseException | None
     ) -> Outcome:
         if code is None:  # an exception ended the call before grpc gave it a status
             if isinstance(exception, asyncio.CancelledError):  # the caller cancelled: not a failure
-                return plain[_C.CANCELLED]
+                return plain[id(_C.CANCELLED)]
             code = _C.UNKNOWN
         if details is None and exception is None:
-            return plain[code]
-        return Outcome(is_error(code, server), details or code.name, exception, plain[code].attributes)
+            return plain[id(code)]
+        return Outcome(is_error(code, server), details or code.name, exception, plain[id(code)].attributes)
 
     return describe
 

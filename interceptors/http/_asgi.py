@@ -89,7 +89,7 @@ class AsgiMiddleware:
             raise
         finally:
             detach(token)
-        call.finish()
+        call.end(call.status)  # finish(), a frame fewer: nothing was raised
 
 
 def _request(scope: Scope, headers: dict[bytes, bytes]) -> ServerRequest:
