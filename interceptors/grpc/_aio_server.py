@@ -40,7 +40,7 @@ def _start(recipe: Recipe, method: Method, request_or_iterator, context) -> tupl
     """Start the span; with message events, also watch the request stream and read()/write()."""
     streaming_requests = method.request_streaming
     request = STREAMED if streaming_requests else request_or_iterator
-    call = recipe.start_server(method, context, request, recipe.unsampled_server(context))
+    call = recipe.start_server(method, context, request, recipe.decide_server(context))
     if call.events:
         context = _ReportingContext(context, call)
         if streaming_requests:

@@ -52,7 +52,7 @@ class _Traced:
         self._streaming_requests = method.request_streaming
 
     def _start(self, request, metadata):
-        """The call's reporter, the request (watched when message events are on) and the metadata."""
+        """The call, the request (watched when message events are on) and the metadata."""
         streaming = self._streaming_requests
         call, carrier = self._recipe.start_client(self._method, metadata, STREAMED if streaming else request)
         if streaming and call.events:

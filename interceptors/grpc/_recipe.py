@@ -102,7 +102,7 @@ class Recipe:
         attributes.update(self._peer)
         return Method(meta, Start(meta.name, self._kind, attributes))
 
-    def unsampled_server(self, context) -> Context | Incoming:
+    def decide_server(self, context) -> Context | Incoming:
         """The decision for a server call, made before anything is built for it.
 
         A Context: the call is not sampled, and its handler runs with that context current; there is
@@ -112,7 +112,7 @@ class Recipe:
         return self.core.decide_server(metadata, METADATA_GETTER, lambda: caller(context))
 
     def start_server(self, method: Method, context, request: object, decision: Context | Incoming) -> Call:
-        """The server call for what unsampled_server() decided. A call it found not sampled gets a
+        """The server call for what decide_server() decided. A call it found not sampled gets a
         call that enters that context and ends nothing."""
         if decision.__class__ is Context:
             return Call(INVALID_SPAN, decision)

@@ -32,7 +32,7 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     streaming_requests = method.request_streaming
     streaming_responses = method.response_streaming
 
-    decide = recipe.core.decide_server  # recipe.unsampled_server() inlined: a frame fewer per call
+    decide = recipe.core.decide_server  # recipe.decide_server() inlined: a frame fewer per call
 
     def traced(request_or_iterator, context):
         decision = decide(context.invocation_metadata() or (), METADATA_GETTER, lambda: caller(context))

@@ -1,4 +1,4 @@
-"""The server's early decision (Recipe.unsampled_server, on the core's decide_server) changes nothing
+"""The server's early decision (Recipe.decide_server, on the core's decide_server) changes nothing
 but the cost.
 
 For every sampler, incoming metadata and trust policy: deciding early, then either entering the
@@ -110,7 +110,7 @@ def test_deciding_early_gives_what_the_sdk_gives(sampler, metadata, trust):
             if not early:
                 views.append(_sdk_view(provider, method, context, TRUST[trust]))
                 continue
-            decision = recipe.unsampled_server(context)
+            decision = recipe.decide_server(context)
             if isinstance(decision, Context):
                 views.append(_view(trace.get_current_span(decision), decision))
                 continue
@@ -136,7 +136,7 @@ def _sdk_view(provider, method, context, policy):
 def test_an_unsampled_call_is_decided_early_and_builds_no_sdk_span():
     provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)), shutdown_on_exit=False)
     recipe = Recipe(Side.SERVER, tracer_provider=provider)
-    decision = recipe.unsampled_server(_ServicerContext(METADATA["unsampled_parent"]))
+    decision = recipe.decide_server(_ServicerContext(METADATA["unsampled_parent"]))
     assert isinstance(decision, Context)
     span = trace.get_current_span(decision)
     assert type(span) is trace.NonRecordingSpan
