@@ -139,15 +139,18 @@ def trace_state(members: dict[str, str]) -> TraceState:
 _NEW_STATE = object.__new__
 
 
-# NonRecordingSpan(span_context) without its Python-level __init__, which sets only _context (checked below).
+# NonRecordingSpan(span_context) without its Python-level __init__, which sets only the attribute
+# SPAN_CONTEXT_SLOT (checked below): `span = NEW_SPAN(NonRecordingSpan)`, then
+# `setattr(span, SPAN_CONTEXT_SLOT, span_context)`, a C call, where the constructor is a Python one.
 NEW_SPAN = object.__new__
+SPAN_CONTEXT_SLOT = "_context"
 
 
 def non_recording_context(span_context: SpanContext) -> Context:
     """Context({SPAN_KEY: NonRecordingSpan(span_context)}), in the one Python frame that
-    NonRecordingSpan's __init__ alone would take: what every unsampled server call enters."""
+    NonRecordingSpan's __init__ alone would take."""
     span = NEW_SPAN(NonRecordingSpan)
-    span._context = span_context
+    setattr(span, SPAN_CONTEXT_SLOT, span_context)
     return Context({SPAN_KEY: span})
 
 
@@ -275,7 +278,7 @@ def _span_context_layout() -> bool:
 def _bare_non_recording_span() -> bool:
     probe = SpanContext(3, 4, True, TraceFlags(1))
     bare = NEW_SPAN(NonRecordingSpan)
-    bare._context = probe
+    setattr(bare, SPAN_CONTEXT_SLOT, probe)
     return vars(NonRecordingSpan(probe)) == vars(bare) and bare.get_span_context() is probe
 
 

@@ -71,6 +71,8 @@ from . import propagation
 from ._forced import FORCE_TRACE_HEADER, FORCE_TRACE_VALUE, FORCED_ATTRIBUTE, FORCED_KEY, marked
 from ._hooks import safe_invoke
 from ._otel_private import (
+    NEW_SPAN,
+    SPAN_CONTEXT_SLOT,
     SPAN_KEY,
     SUPPRESS_HTTP_INSTRUMENTATION_KEY,
     SUPPRESS_INSTRUMENTATION_KEY,
@@ -347,8 +349,10 @@ class Instrumentation:
         if trusted is None:
             trusted = policy.trusts(caller)
         decided = self._starter.decide(remote if trusted else INVALID_SPAN_CONTEXT)
-        if decided.__class__ is SpanContext:
-            return non_recording_context(decided)  # what with_span() makes here
+        if decided.__class__ is SpanContext:  # non_recording_context(decided), inlined: every unsampled call
+            span = NEW_SPAN(NonRecordingSpan)
+            setattr(span, SPAN_CONTEXT_SLOT, decided)
+            return Context({SPAN_KEY: span})
         if remote is INVALID_SPAN_CONTEXT:
             return Incoming(_EMPTY, _NO_LINKS, decided)
         if trusted:
