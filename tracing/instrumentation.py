@@ -9,8 +9,8 @@ message events, hooks, and ending a span exactly once. An adapter imports only t
 
 A server call (the reconcile adapter in interceptors/k8s/_reconcile.py is the shortest example):
 
-    core = Instrumentation("kubetrace.myproto", describe, tracer_provider=..., trust_policy=...)
-    decided = core.decide_server(carrier, getter, caller)
+    core = Instrumentation("kubetrace.myproto", describe, caller=..., tracer_provider=..., trust_policy=...)
+    decided = core.decide_server(carrier, getter, request)
     if decided.__class__ is Context:           # not sampled: run the handler in it, nothing to end
         token = attach(decided)
         try: handle()
@@ -285,6 +285,8 @@ class Instrumentation:
     tracer_provider: default the global one, looked up per call (so setup() may come later).
     trust_policy: default the one tracing.setup() configured (KUBETRACE_TRUST_INCOMING), read per
     call; TRUST_ALL when none is.
+    caller: request -> Caller, how a trust predicate sees the caller of a server call (`request` is
+    what the adapter hands decide_server()); asked only when the policy looks at the caller.
 
     decide(parent): the sampling decision for a span under `parent` (a span context,
     INVALID_SPAN_CONTEXT for a root, or the span in a Context), building nothing when it is "not
@@ -300,7 +302,7 @@ class Instrumentation:
     int or None, start_client() with it.
     """
 
-    __slots__ = ("_starter", "_trust", "decide", "decide_client", "describe", "message_events")
+    __slots__ = ("_caller", "_starter", "_trust", "decide", "decide_client", "describe", "message_events")
 
     def __init__(
         self,
@@ -311,8 +313,10 @@ class Instrumentation:
         tracer_provider: trace_api.TracerProvider | None = None,
         trust_policy: TrustPolicy | None = None,
         message_events: bool = False,
+        caller: Callable[[Any], Caller] | None = None,
     ):
         self._starter = starter = SpanStarter(scope, version, tracer_provider)
+        self._caller = caller or _unknown_caller
         self._trust, self.describe, self.message_events = trust_policy, describe, message_events
         # Attributes, not methods: asked on every request, where a method would add a Python frame.
         self.decide: Callable[[SpanContext | Context], SpanContext | int | None] = starter.decide
@@ -320,11 +324,9 @@ class Instrumentation:
             child_traceparent, starter
         )
 
-    def decide_server(
-        self, carrier: object, getter: Getter, caller: Callable[[], Caller]
-    ) -> Context | Incoming:
+    def decide_server(self, carrier: object, getter: Getter, request: object = None) -> Context | Incoming:
         """The decision for a call arriving with `carrier` (read through `getter`) under the trust
-        policy; `caller` is called only when the policy looks at the caller.
+        policy; `request` is the protocol's own request, for the caller() a predicate looks at.
 
         An untrusted caller's context becomes a link on a new root, and nothing of it (baggage, a
         forced-trace request) reaches the handler. In gRPC-style metadata pairs (METADATA_GETTER) a
@@ -341,13 +343,13 @@ class Instrumentation:
             if trusted is True:
                 parent, links = extracted, _NO_LINKS
             else:
-                parent, links = policy.parent_and_links(extracted, caller)
+                parent, links = policy.parent_and_links(extracted, functools.partial(self._caller, request))
             decided = self._starter.decide(parent)
             if decided.__class__ is SpanContext:
                 return unsampled_context(decided, parent)
             return Incoming(parent, links, decided)
         if trusted is None:
-            trusted = policy.trusts(caller)
+            trusted = policy.trusts(functools.partial(self._caller, request))
         decided = self._starter.decide(remote if trusted else INVALID_SPAN_CONTEXT)
         if decided.__class__ is SpanContext:  # non_recording_context(decided), inlined: every unsampled call
             span = NEW_SPAN(NonRecordingSpan)
@@ -385,6 +387,10 @@ class Instrumentation:
             start.name, context, start.kind, start.attributes, start.links, trace_id=decided
         )
         return call_type(span, Context({**context, SPAN_KEY: span}), self)  # with_span(), a frame fewer
+
+
+def _unknown_caller(request: object) -> Caller:
+    return Caller("unknown", None, lambda name: None, request)
 
 
 def unsampled_context(decided: SpanContext, parent: Context) -> Context:

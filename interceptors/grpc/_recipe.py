@@ -83,6 +83,7 @@ class Recipe:
             tracer_provider=tracer_provider,
             trust_policy=trust_policy,
             message_events=message_events,
+            caller=caller,
         )
         self.decide_client = self.core.decide_client
         self._kind = SpanKind.SERVER if server else SpanKind.CLIENT
@@ -108,8 +109,7 @@ class Recipe:
         A Context: the call is not sampled, and its handler runs with that context current; there is
         no span to end. An Incoming: hand it to start_server().
         """
-        metadata = context.invocation_metadata() or ()
-        return self.core.decide_server(metadata, METADATA_GETTER, lambda: caller(context))
+        return self.core.decide_server(context.invocation_metadata() or (), METADATA_GETTER, context)
 
     def start_server(self, method: Method, context, request: object, decision: Context | Incoming) -> Call:
         """The server call for what decide_server() decided. A call it found not sampled gets a

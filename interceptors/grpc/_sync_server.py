@@ -15,7 +15,7 @@ from tracing.propagation import METADATA_GETTER
 
 from ._callmeta import Side
 from ._handlers import TracedHandlers
-from ._recipe import STREAMED, Method, Recipe, caller, end_server
+from ._recipe import STREAMED, Method, Recipe, end_server
 from ._streams import reported
 
 
@@ -35,7 +35,7 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     decide = recipe.core.decide_server  # recipe.decide_server() inlined: a frame fewer per call
 
     def traced(request_or_iterator, context):
-        decision = decide(context.invocation_metadata() or (), METADATA_GETTER, lambda: caller(context))
+        decision = decide(context.invocation_metadata() or (), METADATA_GETTER, context)
         if decision.__class__ is Context and not streaming_responses:  # the common case, kept plain
             token = attach(decision)
             try:

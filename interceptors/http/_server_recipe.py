@@ -17,7 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import INVALID_SPAN, SpanKind
 
 import tracing
-from tracing.instrumentation import Call, Instrumentation, Start, safe_invoke
+from tracing.instrumentation import Call, Caller, Instrumentation, Start, safe_invoke
 
 from .._authority import MAX_AUTHORITY_LENGTH
 from ..k8s import RequestInfo, parse_request_info
@@ -62,6 +62,7 @@ class ServerRecipe:
             version=tracing.__version__,
             tracer_provider=options.tracer_provider,
             trust_policy=options.trust_policy,
+            caller=self._caller,
         )
         self._reader, self._read = reader, read_request
         self._origins: dict[tuple[str, Any], dict[str, Any]] = {}
@@ -79,7 +80,7 @@ class ServerRecipe:
         if path in options.excluded.exact or path.startswith(options.excluded.prefixes):  # inlined: hot
             return None
         reader = self._reader
-        decided = self._core.decide_server(carrier, reader, lambda: self._read(native, carrier).caller())
+        decided = self._core.decide_server(carrier, reader, (native, carrier))
         audit_id = None
         kubernetes = options.kubernetes and _k8s.is_api_request(path)
         if kubernetes:
@@ -109,6 +110,10 @@ class ServerRecipe:
                 )
             safe_invoke(options.request_hook, call.span, native)
         return call
+
+    def _caller(self, request: tuple[Any, Any]) -> Caller:
+        """The caller of the request (native, carrier), as a trust predicate sees it."""
+        return self._read(*request).caller()
 
     def _start_attributes(self, request: ServerRequest) -> tuple[dict[str, Any], str]:
         """What a sampler may look at (semconv's sampling-relevant attributes), and the method for the

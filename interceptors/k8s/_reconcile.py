@@ -45,6 +45,7 @@ def reconciler(
         version=tracing.__version__,
         tracer_provider=tracer_provider,
         trust_policy=trust_policy or TRUST_NONE,
+        caller=_caller,
     )
 
     def decorate(fn: F) -> F:
@@ -88,8 +89,7 @@ def _running(call: Call) -> Iterator[None]:
 
 
 def _start(core: Instrumentation, controller: str, obj: Any) -> Call:
-    annotations = object_annotations(obj)
-    decided = core.decide_server(annotations, ANNOTATIONS_GETTER, lambda: _caller(obj, annotations))
+    decided = core.decide_server(object_annotations(obj), ANNOTATIONS_GETTER, obj)
     if decided.__class__ is Context:  # not sampled: a call that enters that context, nothing to end
         return core.start_server(_UNSAMPLED, decided)
     start = Start(f"{controller} reconcile", SpanKind.INTERNAL, _attributes(controller, obj))
@@ -113,8 +113,9 @@ def _field(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
 
-def _caller(obj: Any, annotations: Mapping[str, object]) -> Caller:
+def _caller(obj: Any) -> Caller:
     """The object as a trust predicate sees it: header(name) reads its annotation `name`."""
+    annotations = object_annotations(obj)
 
     def annotation(name: str) -> str | None:
         value = annotations.get(name)

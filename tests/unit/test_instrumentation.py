@@ -53,7 +53,7 @@ def _provider(sampler=None, exporter=None, ids=None):
 
 def _started(exporter, **options):
     core = Instrumentation("t", _describe, tracer_provider=_provider(exporter=exporter), **options)
-    decided = core.decide_server({}, HEADERS_GETTER, lambda: None)
+    decided = core.decide_server({}, HEADERS_GETTER, None)
     assert isinstance(decided, Incoming)
     return core.start_server(START, decided)
 
@@ -103,7 +103,7 @@ def test_a_held_call_ends_when_both_end_and_release_came(first):
 
 def test_a_call_that_does_not_record_ends_nothing_and_enters_its_context():
     core = Instrumentation("t", _describe, tracer_provider=_provider(ParentBased(ALWAYS_OFF)))
-    decided = core.decide_server([("traceparent", TP + "-00")], METADATA_GETTER, lambda: None)
+    decided = core.decide_server([("traceparent", TP + "-00")], METADATA_GETTER, None)
     assert isinstance(decided, Context)
     token = attach(decided)
     try:
@@ -142,9 +142,9 @@ def _decisions(sampler: str, trust: str, carrier: dict, as_pairs: bool) -> list:
     views = []
     for _ in range(6):
         if as_pairs:
-            decided = core.decide_server(list(carrier.items()), METADATA_GETTER, lambda: None)
+            decided = core.decide_server(list(carrier.items()), METADATA_GETTER, None)
         else:
-            decided = core.decide_server(carrier, HEADERS_GETTER, lambda: None)
+            decided = core.decide_server(carrier, HEADERS_GETTER, None)
         if isinstance(decided, Context):
             sc = trace.get_current_span(decided).get_span_context()
             views.append(("unsampled", sc.trace_id, sc.span_id, int(sc.trace_flags)))
