@@ -111,6 +111,7 @@ __all__ = [
     "extract",
     "inject",
     "inject_metadata",
+    "new_start",
     "remote_parent",
     "safe_invoke",
     "suppressed",
@@ -127,6 +128,15 @@ class Start(NamedTuple):
     kind: SpanKind
     attributes: Mapping[str, AttributeValue] | None = None
     links: Sequence[Link] = ()
+
+
+# A NamedTuple's constructor is a Python call; tuple.__new__ of the class builds the same tuple in C.
+# For the structures built on every call: the fields given in order, all of them.
+new_start: Callable[[tuple[str, SpanKind, Mapping[str, AttributeValue] | None, Sequence[Link]]], Start] = (
+    functools.partial(tuple.__new__, Start)
+)
+"""Start((name, kind, attributes, links)), built without a Python call: for an adapter that
+makes one per call (a route's name, a peer's attributes)."""
 
 
 class Outcome(NamedTuple):
@@ -149,6 +159,11 @@ class Incoming(NamedTuple):
     parent: Context  # the span's parent context: the caller's, or empty when untrusted or none
     links: Sequence[Link]  # the untrusted caller's span context, linked
     trace_id: int | None  # the sampled decision's trace id; None: start_server() decides
+
+
+_incoming: Callable[[tuple[Context, Sequence[Link], int | None]], Incoming] = functools.partial(
+    tuple.__new__, Incoming
+)
 
 
 class Call:
@@ -219,7 +234,7 @@ class Call:
             return
         if self._held is not None and not self._held.end_now((status, details, exception)):
             return  # release() ends it
-        if not ended.acquire(blocking=False):
+        if not ended.acquire(False):  # not blocking; positional: keywords cost a C call more
             return
         span = self.span
         outcome = self._describe(status, details, exception)
@@ -347,7 +362,7 @@ class Instrumentation:
             decided = self._starter.decide(parent)
             if decided.__class__ is SpanContext:
                 return unsampled_context(decided, parent)
-            return Incoming(parent, links, decided)
+            return _incoming((parent, links, decided))
         if trusted is None:
             trusted = policy.trusts(functools.partial(self._caller, request))
         decided = self._starter.decide(remote if trusted else INVALID_SPAN_CONTEXT)
@@ -356,10 +371,10 @@ class Instrumentation:
             setattr(span, SPAN_CONTEXT_SLOT, decided)
             return Context({SPAN_KEY: span})
         if remote is INVALID_SPAN_CONTEXT:
-            return Incoming(_EMPTY, _NO_LINKS, decided)
+            return _incoming((_EMPTY, _NO_LINKS, decided))
         if trusted:
-            return Incoming(Context({SPAN_KEY: NonRecordingSpan(remote)}), _NO_LINKS, decided)
-        return Incoming(_EMPTY, (Link(remote),), decided)
+            return _incoming((Context({SPAN_KEY: NonRecordingSpan(remote)}), _NO_LINKS, decided))
+        return _incoming((_EMPTY, (Link(remote),), decided))
 
     def start_server(self, start: Start, incoming: Incoming | Context, call_type: type[Call] = Call) -> Call:
         """The call for what decide_server() answered: its span started under the incoming parent (or
@@ -373,9 +388,8 @@ class Instrumentation:
         if incoming.__class__ is Context:
             return call_type(INVALID_SPAN, incoming)
         parent, links, trace_id = incoming
-        span = self._starter.start(
-            start.name, parent, start.kind, start.attributes, links or start.links, trace_id=trace_id
-        )
+        name, kind, attributes, start_links = start
+        span = self._starter.start(name, parent, kind, attributes, links or start_links, None, trace_id)
         return call_type(span, Context({**parent, SPAN_KEY: span}), self)  # with_span(), a frame fewer
 
     def start_client(
@@ -383,9 +397,8 @@ class Instrumentation:
     ) -> Call:
         """The call for an outgoing request under `context`, `decided` being what decide_client()
         answered (an int or None). Its span is current in call.context, which is what to inject."""
-        span = self._starter.start(
-            start.name, context, start.kind, start.attributes, start.links, trace_id=decided
-        )
+        name, kind, attributes, links = start
+        span = self._starter.start(name, context, kind, attributes, links, None, decided)
         return call_type(span, Context({**context, SPAN_KEY: span}), self)  # with_span(), a frame fewer
 
 

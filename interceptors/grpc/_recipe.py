@@ -32,6 +32,7 @@ from tracing.instrumentation import (
     Start,
     current_context,
     inject_metadata,
+    new_start,
     safe_invoke,
 )
 from tracing.propagation import METADATA_GETTER, METADATA_SETTER, TrustPolicy
@@ -120,7 +121,7 @@ class Recipe:
         if decision.trace_id is not None:  # sampled already: the peer goes in with the start attributes
             peer = client_attributes(context.peer())
             call = self.core.start_server(
-                Start(start.name, start.kind, {**start.attributes, **peer}), decision
+                new_start((start.name, start.kind, {**start.attributes, **peer}, ())), decision
             )
         else:
             call = self.core.start_server(start, decision)

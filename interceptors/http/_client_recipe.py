@@ -21,9 +21,9 @@ import tracing
 from tracing.instrumentation import (
     Call,
     Instrumentation,
-    Start,
     current_context,
     inject,
+    new_start,
     safe_invoke,
     suppressed,
     suppressing_nested_http,
@@ -81,7 +81,8 @@ class ClientRecipe:
             call = ClientCall(INVALID_SPAN, unsampled_context(decided, current))
         else:
             attributes, name = self._describe(method, target)
-            call = core.start_client(Start(name, SpanKind.CLIENT, attributes), current, decided, ClientCall)
+            start = new_start((name, SpanKind.CLIENT, attributes, ()))
+            call = core.start_client(start, current, decided, ClientCall)
         call.context = suppressing_nested_http(call.context)
         inject(headers, HEADERS_SETTER, call.context)
         if call.recording:
