@@ -1,5 +1,8 @@
 """kubetrace's tracing core: configuration, setup(), span starting and context propagation.
 
+tracing.instrumentation is the protocol-neutral contract every adapter (interceptors.grpc, .http,
+.k8s) is built on: decide a call, start it, report it, end it once.
+
 import tracing
 tracing.setup()          # reads KUBETRACE_CONFIG and OTEL_* variables; see the README
 ...

@@ -7,7 +7,8 @@ A ratio sampler samples when `trace_id & (2**64 - 1) < bound`; ALWAYS_ON is the 
 ALWAYS_OFF the bound 0, so a ParentBased of such samplers is five bounds, one per kind of parent,
 and a plain one is the same bound five times. Only those exact types are reduced, from the state
 their should_sample reads; any other sampler (ours, a vendor's, a subclass, nested ParentBased)
-gets None and is asked as usual.
+gets None and is asked as usual. The delegates and decisions are read from the samplers' private
+state, through tracing/_otel_private.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 
-from ._span_context import IS_REMOTE, IS_VALID, TRACE_FLAGS
+from ._otel_private import IS_REMOTE, IS_VALID, TRACE_FLAGS, parent_based_delegates, static_decision
 
 # Which parent picks which bound: (root, remote sampled, remote not sampled, local sampled, local not sampled).
 ROOT, REMOTE_SAMPLED, REMOTE_NOT_SAMPLED, LOCAL_SAMPLED, LOCAL_NOT_SAMPLED = range(5)
@@ -34,14 +35,7 @@ def sampler_bounds(sampler: Sampler) -> Bounds | None:
     """`sampler` as five bounds, or None when it is not one of the SDK's plain samplers."""
     kind = type(sampler)
     if kind is ParentBased or kind is ParentBasedTraceIdRatio:
-        delegates = (
-            sampler._root,
-            sampler._remote_parent_sampled,
-            sampler._remote_parent_not_sampled,
-            sampler._local_parent_sampled,
-            sampler._local_parent_not_sampled,
-        )
-        bounds = tuple(_bound(d) for d in delegates)
+        bounds = tuple(_bound(d) for d in parent_based_delegates(sampler))
         return None if None in bounds else bounds
     bound = _bound(sampler)
     return None if bound is None else (bound,) * 5
@@ -52,13 +46,8 @@ def _bound(sampler: Sampler) -> int | None:
     if kind is TraceIdRatioBased:
         return sampler.bound
     if kind is StaticSampler:
-        return (
-            _ALL
-            if sampler._decision is Decision.RECORD_AND_SAMPLE
-            else 0
-            if sampler._decision is Decision.DROP
-            else None
-        )
+        decision = static_decision(sampler)
+        return _ALL if decision is Decision.RECORD_AND_SAMPLE else 0 if decision is Decision.DROP else None
     return None
 
 

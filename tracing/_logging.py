@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._runtime_context import SPAN_KEY, current
+from ._otel_private import SPAN_KEY, current
 
 FIELDS = ("trace_id", "span_id", "trace_flags", "service_name")
 _lock = threading.Lock()

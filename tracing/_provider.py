@@ -22,6 +22,7 @@ from ._exit import flush_on_sigterm
 from ._exporter import build_pipeline
 from ._lean import LeanTracerProvider
 from ._logging import install as correlate_logs
+from ._otel_private import rearm_global_tracer_provider
 from ._resource import build_resource
 from ._sampler import build_sampler
 from .config import Resolved, Settings, resolve
@@ -193,7 +194,7 @@ def _install_global(provider: trace_api.TracerProvider) -> bool:
     global _installed_by_us
     current = trace_api.get_tracer_provider()
     if current is _installed_by_us and current is not None:
-        trace_api._TRACER_PROVIDER_SET_ONCE._done = False
+        rearm_global_tracer_provider()
     elif not isinstance(current, trace_api.ProxyTracerProvider):
         _log.warning("kubetrace: another tracer provider is already installed; kubetrace's is not global")
         return False

@@ -6,7 +6,8 @@ asks the tracer provider's own sampler first and, when the answer is "do not rec
 NonRecordingSpan whose SpanContext is exactly what the SDK would have produced (same trace id
 rule, fresh span id, flags, trace state). A recording decision is handed to the SDK unchanged:
 our tracer's sampler and id generator replay the decision already made, so the sampler is asked
-once per span and the SDK builds the span as usual.
+once per span and the SDK builds the span as usual. Under a Context marked as a forced trace
+(tracing/_forced.py) the decision is "sampled" whatever the sampler, and the span says so.
 """
 
 from __future__ import annotations
@@ -40,10 +41,26 @@ from ._decisions import (
     Bounds,
     sampler_bounds,
 )
-from ._runtime_context import SPAN_KEY, span_context_in
-from ._span_context import FLAGS, IS_REMOTE, IS_VALID, RANDOM_FLAG, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
+from ._forced import FORCED_ATTRIBUTE, FORCED_KEY
+from ._otel_private import (
+    FLAGS,
+    IS_REMOTE,
+    IS_VALID,
+    PLAIN_SPANS,
+    RANDOM_FLAG,
+    SPAN_KEY,
+    TRACE_FLAGS,
+    TRACE_ID,
+    TRACE_STATE,
+    current,
+    new,
+    span_context_in,
+    span_context_of,
+    tracer_enabled,
+)
 
 _DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
+_FORCED_ONLY = {FORCED_ATTRIBUTE: True}
 
 
 class _Replay(threading.local):
@@ -127,8 +144,7 @@ class _Bound:
         # The SDK's RandomIdGenerator is random.getrandbits in a loop that skips 0: call getrandbits
         # directly and leave the (2**-64 likely) zero to the generator itself.
         self.random_ids_fast = type(self.ids) is RandomIdGenerator
-        is_enabled = getattr(tracer, "_is_enabled", None)
-        self.enabled = is_enabled() if is_enabled else True
+        self.enabled = tracer_enabled(tracer)
 
 
 class SpanStarter:
@@ -163,6 +179,8 @@ class SpanStarter:
         - an int: sampled; pass it to start() as trace_id and the decision is not made again
           (for a root it is the trace id the decision was made on);
         - None: no decision here (not the SDK, or a sampler that is asked); call start().
+
+        Under a Context marked as a forced trace (tracing/_forced.py) the answer is "sampled".
         """
         b = self._bound
         if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
@@ -170,9 +188,16 @@ class SpanStarter:
         bounds = b.bounds
         if bounds is None or not b.enabled:
             return None
+        context = None
         if parent.__class__ is not SpanContext:  # a Context: a client call's, the current one
+            context = parent
             span = parent.get(SPAN_KEY)
-            parent = INVALID_SPAN_CONTEXT if span is None else span_context_in(parent)
+            if span is None:
+                parent = INVALID_SPAN_CONTEXT
+            elif span.__class__ in PLAIN_SPANS:
+                parent = span_context_of(span)  # span_context_in() inlined: two Python calls fewer
+            else:
+                parent = span_context_in(parent)
         if parent[IS_VALID]:
             trace_id = parent[TRACE_ID]
             flags = parent[TRACE_FLAGS]
@@ -188,6 +213,8 @@ class SpanStarter:
             if trace_id & LOW_64 < bounds[ROOT]:
                 return trace_id
             flags, state = FLAGS[b.random_ids], DEFAULT_TRACE_STATE
+        if context is not None and context.get(FORCED_KEY) is True:
+            return trace_id
         span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
         # new() without its call: both ids are valid here (a zero draw fell through to the generator).
         return tuple.__new__(SpanContext, (trace_id, span_id, False, flags, state, True))
@@ -204,7 +231,9 @@ class SpanStarter:
     ) -> trace_api.Span:
         """Start (not activate) a span under `parent` (None: the current context); the caller ends it.
 
-        `trace_id` is what decide() returned for this span when it said "sampled"."""
+        `trace_id` is what decide() returned for this span when it said "sampled". Under a Context
+        marked as a forced trace the span is sampled, whatever the sampler, and carries the
+        kubetrace.sampling.forced attribute."""
         b = self._bound
         if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
             b = self._current()
@@ -215,11 +244,19 @@ class SpanStarter:
             # opentelemetry-api < 1.40's no-op tracer (OTEL_SDK_DISABLED) returns INVALID_SPAN and so
             # drops the incoming context; a disabled kubetrace still propagates it, as later APIs do.
             return NonRecordingSpan(span_context_in(parent))
-        parent_ctx = span_context_in(parent)
+        context = current() if parent is None else parent
+        parent_ctx = span_context_in(context)
         if not b.enabled:
             return NonRecordingSpan(parent_ctx)
         valid_parent = parent_ctx[IS_VALID]
-        if b.bounds is not None:  # what the SDK's static, ratio and parent-based samplers return
+        if context.get(FORCED_KEY) is True:
+            if valid_parent:
+                trace_id = parent_ctx[TRACE_ID]
+            elif trace_id is None:
+                trace_id = (b.random_ids_fast and _random_bits(128)) or b.ids.generate_trace_id()
+            forced = {**attributes, FORCED_ATTRIBUTE: True} if attributes else _FORCED_ONLY
+            result = SamplingResult(_SAMPLE, forced, parent_ctx[TRACE_STATE] if valid_parent else None)
+        elif b.bounds is not None:  # what the SDK's static, ratio and parent-based samplers return
             decided = self.decide(parent_ctx) if trace_id is None else trace_id
             if decided.__class__ is SpanContext:
                 return NonRecordingSpan(decided)

@@ -43,12 +43,13 @@ from ._aio_client import aio_interceptors
 from ._aio_server import AioServerInterceptor, wrap_aio
 from ._callmeta import CallMeta, RpcKind, Side
 from ._channel import TracedChannel
-from ._client import ClientInterceptor
 from ._filters import Filter, all_of, any_of, default_filter, method_in, negate, service_in
+from ._grpc_private import channel_target, holds_services
 from ._handlers import TracedHandlers
 from ._recipe import Recipe, RequestAttributes
-from ._server import ServerInterceptor, wrap_sync
-from ._traced_server import ServicesAlreadyAdded, TracedAioServer, TracedServer, untraced_services
+from ._sync_client import ClientInterceptor
+from ._sync_server import ServerInterceptor, wrap_sync
+from ._traced_server import ServicesAlreadyAdded, TracedAioServer, TracedServer
 
 
 def instrument_server(
@@ -68,7 +69,7 @@ def instrument_server(
     a server that already has some raises ServicesAlreadyAdded, as they would go untraced."""
     if isinstance(server, (TracedServer, TracedAioServer)):
         raise ServicesAlreadyAdded("instrument_server(): this server is instrumented already")
-    if untraced_services(server):
+    if holds_services(server):
         raise ServicesAlreadyAdded(
             "instrument_server(): the server already has services, which would not be traced; "
             "instrument it first, then add them (not through grpc.server(handlers=...))"
@@ -150,7 +151,7 @@ def instrument_channel(
     if isinstance(channel, (TracedChannel, TracedAioChannel)):
         raise ValueError("instrument_channel(): this channel is instrumented already")
     options = _options(locals())
-    options["target"] = target or _target_of(channel)
+    options["target"] = target or channel_target(channel)
     if isinstance(channel, grpc.aio.Channel):
         return TracedAioChannel(channel, Recipe(Side.CLIENT, **options))
     if isinstance(channel, grpc.Channel):
@@ -162,16 +163,6 @@ def instrument_channel(
 
 def _options(arguments: dict) -> dict:
     return {k: v for k, v in arguments.items() if k not in ("channel", "server")}
-
-
-def _target_of(channel: grpc.Channel | grpc.aio.Channel) -> bytes | None:
-    # Neither channel kind has a public accessor for its target; the core channel inside each does
-    # (a method of the sync one, an attribute of the grpc.aio one).
-    core = getattr(channel, "_channel", None)
-    target = getattr(core, "target", None)
-    if callable(target):
-        target = target()
-    return target if isinstance(target, (bytes, str)) else None
 
 
 __all__ = [

@@ -14,11 +14,10 @@ from __future__ import annotations
 import grpc
 import grpc.aio
 
-from tracing._runtime_context import current
-from tracing.propagation import child_traceparent
+from tracing.instrumentation import current_context
 
 from ._aio_client import watched
-from ._factories import TracedFactories
+from ._multicallables import TracedFactories
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported_any
 
@@ -68,7 +67,7 @@ class _Traced:
                 compression=compression,
             )
         except BaseException as exc:  # raised before a call existed (e.g. invalid metadata)
-            call.end(grpc.StatusCode.UNKNOWN, None, exc)
+            call.fail(exc)
             raise
         return watched(rpc, call)
 
@@ -86,7 +85,7 @@ class _SingleRequest(_Traced):
     def __call__(
         self, request, *, timeout=None, metadata=None, credentials=None, wait_for_ready=None, compression=None
     ):
-        decided = child_traceparent(self._recipe.starter, current())
+        decided = self._recipe.decide_client(current_context())
         if decided.__class__ is str and not metadata:  # the commonest call: not sampled, no metadata
             return self._inner(
                 request,

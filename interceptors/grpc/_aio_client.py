@@ -8,15 +8,14 @@ call's done-callback, which grpc runs however the call finishes, abandoned strea
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 import grpc.aio
 
+from tracing.instrumentation import Call
+
 from ._callmeta import Side
+from ._outcome import text
 from ._recipe import STREAMED, Recipe
-from ._reporter import Reporter
-from ._status import text
 from ._streams import reported_any
 
 
@@ -37,16 +36,13 @@ class _Interceptor:
             request = reported_any(request, call.on_send)
         try:
             rpc = await continuation(_with_metadata(details, metadata), request)
-        except asyncio.CancelledError:
-            call.end(grpc.StatusCode.CANCELLED)
-            raise
-        except BaseException as exc:  # raised before the call existed
-            call.end(grpc.StatusCode.UNKNOWN, None, exc)
+        except BaseException as exc:  # raised (or cancelled) before the call existed
+            call.fail(exc)
             raise
         return watched(rpc, call)
 
 
-def watched(rpc, call: Reporter):
+def watched(rpc, call: Call):
     """`rpc`, whose span ends when it is done; with message events, behind a reporting proxy."""
     if not call.recording:
         return rpc
@@ -66,7 +62,7 @@ def _with_metadata(details: grpc.aio.ClientCallDetails, metadata: list) -> grpc.
     )
 
 
-def _end(call: Reporter, rpc) -> None:
+def _end(call: Call, rpc) -> None:
     code = _finished(rpc.code()) or grpc.StatusCode.UNKNOWN
     call.end(code, None if code is grpc.StatusCode.OK else text(_finished(rpc.details())))
 
@@ -92,10 +88,10 @@ class _ReportingCall:
 
     Registered as the grpc.aio call types, so grpc hands it back as the call (an async iterator in
     its place would lose read()). The span ends once the call has finished and the caller is done
-    reading (see Reporter.hold).
+    reading (see Call.hold).
     """
 
-    def __init__(self, rpc, call: Reporter):
+    def __init__(self, rpc, call: Call):
         self._rpc, self._call = rpc, call
         call.hold()
 

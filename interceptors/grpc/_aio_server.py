@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 import grpc.aio
 
+from tracing.instrumentation import Call
+
 from ._callmeta import Side
 from ._handlers import TracedHandlers
-from ._recipe import STREAMED, Method, Recipe
-from ._reporter import Reporter
-from ._server import wrap_sync
+from ._recipe import STREAMED, Method, Recipe, end_server
 from ._streams import areported
+from ._sync_server import wrap_sync
 
 
 class AioServerInterceptor(grpc.aio.ServerInterceptor):
@@ -35,11 +36,11 @@ def wrap_aio(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     return lambda request_or_iterator, context: traced(request_or_iterator, _StatusKeepingContext(context))
 
 
-def _start(recipe: Recipe, method: Method, request_or_iterator, context) -> tuple[Reporter, object, object]:
+def _start(recipe: Recipe, method: Method, request_or_iterator, context) -> tuple[Call, object, object]:
     """Start the span; with message events, also watch the request stream and read()/write()."""
     streaming_requests = method.request_streaming
     request = STREAMED if streaming_requests else request_or_iterator
-    call = recipe.start_server(method, context, request, recipe.unsampled_server(context))
+    call = recipe.start_server(method, context, request, recipe.decide_server(context))
     if call.events:
         context = _ReportingContext(context, call)
         if streaming_requests:
@@ -54,13 +55,13 @@ def _wrap_coroutine(recipe: Recipe, method: Method, behavior: Callable) -> Calla
         try:
             result = await behavior(request_or_iterator, handler_context)
         except BaseException as exc:  # CancelledError included: re-raised unchanged, span ends CANCELLED
-            call.end_server(context, exc)
+            end_server(call, context, exc)
             raise
         finally:
             call.exit(token)
         if not method.response_streaming:
             call.on_send(result)
-        call.end_server(context, None)
+        end_server(call, context, None)
         return result
 
     return traced
@@ -87,7 +88,7 @@ def _wrap_async_generator(recipe: Recipe, method: Method, behavior: Callable) ->
             exc = error
             raise
         finally:
-            call.end_server(context, exc)
+            end_server(call, context, exc)
 
     return traced
 
@@ -95,7 +96,7 @@ def _wrap_async_generator(recipe: Recipe, method: Method, behavior: Callable) ->
 class _ReportingContext:
     """grpc.aio's servicer context, reporting messages that pass through read() and write()."""
 
-    def __init__(self, context, call: Reporter):
+    def __init__(self, context, call: Call):
         self._context, self._call = context, call
 
     def __getattr__(self, name: str):

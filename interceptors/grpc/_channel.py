@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import grpc
 
-from tracing._runtime_context import current
-from tracing.propagation import child_traceparent
+from tracing.instrumentation import current_context
 
-from ._client import _end, _InFlight
-from ._factories import TracedFactories
+from ._multicallables import TracedFactories
 from ._recipe import STREAMED, Method, Recipe
 from ._streams import reported
+from ._sync_client import _end, _InFlight
 
 
 class TracedChannel(TracedFactories, grpc.Channel):
@@ -53,7 +52,7 @@ class _Traced:
         self._streaming_requests = method.request_streaming
 
     def _start(self, request, metadata):
-        """The call's reporter, the request (watched when message events are on) and the metadata."""
+        """The call, the request (watched when message events are on) and the metadata."""
         streaming = self._streaming_requests
         call, carrier = self._recipe.start_client(self._method, metadata, STREAMED if streaming else request)
         if streaming and call.events:
@@ -77,7 +76,7 @@ class _Unary(_Traced):
         if self._streaming_requests:
             call, request, carrier = self._start(request, metadata)
         else:
-            decided = child_traceparent(self._recipe.starter, current())
+            decided = self._recipe.decide_client(current_context())
             if decided.__class__ is str and not metadata:  # the commonest call: not sampled, no metadata
                 carrier = [("traceparent", decided)]
                 return self._inner(request, timeout, carrier, credentials, wait_for_ready, compression)
@@ -116,10 +115,10 @@ class _Unary(_Traced):
             if isinstance(error, grpc.Call):
                 _end(call, error, False)
             else:
-                call.end(grpc.StatusCode.UNKNOWN, None, error)
+                call.fail(error)
             raise
         except BaseException as exc:  # raised before the call existed (e.g. a serializer failing)
-            call.end(grpc.StatusCode.UNKNOWN, None, exc)
+            call.fail(exc)
             raise
 
     def future(
@@ -150,5 +149,5 @@ def _guarded(call, start, *args):
     try:
         return start(*args)
     except BaseException as exc:
-        call.end(grpc.StatusCode.UNKNOWN, None, exc)
+        call.fail(exc)
         raise

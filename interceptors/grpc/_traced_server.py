@@ -90,14 +90,3 @@ class _TracedGeneric(grpc.GenericRpcHandler):
 
     def service(self, handler_call_details: grpc.HandlerCallDetails):
         return self._traced(self._inner.service(handler_call_details), handler_call_details.method)
-
-
-def untraced_services(server) -> bool:
-    """Whether a grpc.server already holds services (grpc.server(handlers=...) or added ones).
-
-    Read from the sync server's private state where it exists: grpc has no public accessor, and
-    grpc.aio keeps them in its core, so for grpc.aio servers this answers False."""
-    state = getattr(server, "_state", None)
-    return bool(
-        getattr(state, "generic_handlers", None) or getattr(state, "registered_method_handlers", None)
-    )

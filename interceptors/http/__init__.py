@@ -46,7 +46,7 @@ from tracing.propagation import TRUST_ALL, TRUST_NONE, Caller, TrustPolicy, trus
 
 from ._asgi import AsgiMiddleware
 from ._requests import instrument_requests_session
-from ._server import set_route
+from ._server_recipe import set_route
 from ._urllib3 import instrument_pool_manager
 from ._wsgi import WsgiMiddleware
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from opentelemetry.context import attach, detach
+from opentelemetry.context import Context
+
+from tracing.instrumentation import attach, detach
 
 from ._k8s import AUDIT_ID_HEADER
 from ._options import server_options
-from ._request import HeaderReader
-from ._server import ServerCall, ServerRecipe
+from ._request import HeaderReader, ServerRequest
+from ._server_recipe import ServerCall, ServerRecipe
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -65,36 +67,48 @@ class AsgiMiddleware:
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], **options: Any):
         self.app = app
-        self._recipe = ServerRecipe(server_options("AsgiMiddleware", options))
+        self._recipe = ServerRecipe(server_options("AsgiMiddleware", options), _READER, _request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" and scope["type"] != "websocket":
             return await self.app(scope, receive, send)
-        call = self._recipe.start(*_request(scope))
+        call = self._recipe.start(scope.get("path", ""), _header_dict(scope.get("headers") or ()), scope)
         if call is None:
             return await self.app(scope, receive, send)
+        if call.__class__ is Context:  # not sampled: the app runs in its context, nothing to watch
+            token = attach(call)
+            try:
+                return await self.app(scope, receive, send)
+            finally:
+                detach(token)
         token = attach(call.context)
         try:
             await self.app(scope, receive, _traced_send(send, call, scope) if call.watches_response else send)
         except BaseException as exc:
-            call.end(exc)
+            call.finish(exc)
             raise
         finally:
             detach(token)
-        call.end()
+        call.end(call.status)  # finish(), a frame fewer: nothing was raised
 
 
-def _request(scope: Scope) -> tuple[Any, ...]:
-    """ServerRequest's fields, in order."""
-    headers = _header_dict(scope.get("headers") or ())
-    method = scope.get("method", "GET")  # a websocket handshake is a GET
-    scheme = scope.get("scheme") or ("ws" if scope["type"] == "websocket" else "http")
-    path, query = scope.get("path", ""), scope.get("query_string", b"").decode("latin-1")
-    host, server, client = _READER.value(headers, "host"), scope.get("server"), scope.get("client")
-    server = tuple(server) if server else None  # some servers give a list: it keys a cache
-    client, protocol = client[0] if client else None, scope.get("http_version")
-    user_agent = _READER.value(headers, "user-agent")
-    return method, scheme, path, query, host, server, client, user_agent, protocol, headers, _READER, scope
+def _request(scope: Scope, headers: dict[bytes, bytes]) -> ServerRequest:
+    """The request's fields, read when the recipe needs them (a request that records)."""
+    server, client = scope.get("server"), scope.get("client")
+    return ServerRequest(
+        method=scope.get("method", "GET"),  # a websocket handshake is a GET
+        scheme=scope.get("scheme") or ("ws" if scope["type"] == "websocket" else "http"),
+        path=scope.get("path", ""),
+        query=scope.get("query_string", b"").decode("latin-1"),
+        host=_READER.value(headers, "host"),
+        server=tuple(server) if server else None,  # some servers give a list: it keys a cache
+        client=client[0] if client else None,
+        user_agent=_READER.value(headers, "user-agent"),
+        protocol=scope.get("http_version"),
+        carrier=headers,
+        reader=_READER,
+        native=scope,
+    )
 
 
 def _header_dict(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from ._client import ClientCall, ClientRecipe, send_through, send_through_async
+from ._client_recipe import ClientCall, ClientRecipe, send_through, send_through_async
 from ._options import client_options
 
 
@@ -60,37 +60,37 @@ class AsyncTracingTransport(httpx.AsyncBaseTransport):
 class _Stream(httpx.SyncByteStream):
     def __init__(self, stream: Any, call: ClientCall):
         self._stream, self._call = stream, call
-        weakref.finalize(self, call.end)  # a response nobody reads or closes must not leak its span
+        weakref.finalize(self, call.finish)  # a response nobody reads or closes must not leak its span
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             yield from self._stream
         except Exception as exc:  # a read failure; stopping early (GeneratorExit) is not one
-            self._call.end(exc)
+            self._call.finish(exc)
             raise
 
     def close(self) -> None:
         try:
             self._stream.close()
         finally:
-            self._call.end()
+            self._call.finish()
 
 
 class _AsyncStream(httpx.AsyncByteStream):
     def __init__(self, stream: Any, call: ClientCall):
         self._stream, self._call = stream, call
-        weakref.finalize(self, call.end)
+        weakref.finalize(self, call.finish)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._stream:
                 yield chunk
         except Exception as exc:
-            self._call.end(exc)
+            self._call.finish(exc)
             raise
 
     async def aclose(self) -> None:
         try:
             await self._stream.aclose()
         finally:
-            self._call.end()
+            self._call.finish()

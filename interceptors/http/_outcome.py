@@ -1,4 +1,5 @@
-"""How a finished HTTP call is recorded on its span: status code, error.type and span status.
+"""How a finished HTTP call is recorded on its span: status code, error.type and span status, as the
+Outcome the core records (describe_server, describe_client).
 
 Servers fail on 5xx only (a 4xx is the caller's mistake); clients fail on 4xx and 5xx (the call did
 not get what it asked for). An exception always fails the call, recorded with its class name and an
@@ -9,32 +10,44 @@ the request's path and query in their messages ("Max retries exceeded with url: 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 
-from opentelemetry.trace import Span, Status, StatusCode
+from tracing.instrumentation import Outcome
 
 from ._redact import redact_text
 from ._semconv import ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, STATUS_CODE
 
 SERVER_ERROR_FROM = 500
 CLIENT_ERROR_FROM = 400
+_NO_STATUS = Outcome(False)
+_MAX_CACHED = 1000  # status codes are three digits; anything else is not cached
 
 
-def record_outcome(span: Span, status: int | None, exc: BaseException | None, error_from: int) -> None:
-    """Set the final attributes and status of a recording span (the caller ends it)."""
-    if exc is not None:
-        error = type(exc).__qualname__
-        span.record_exception(exc, _redacted_exception(exc), escaped=True)
-    elif status is not None and status >= error_from:
-        error = str(status)
-    else:
-        if status is not None:
-            span.set_attribute(STATUS_CODE, status)
-        return
-    attributes: dict[str, object] = {ERROR_TYPE: error}
-    if status is not None:
-        attributes[STATUS_CODE] = status
-    span.set_attributes(attributes)
-    span.set_status(Status(StatusCode.ERROR, error))
+def _describe(error_from: int) -> Callable[[int | None, str | None, BaseException | None], Outcome]:
+    by_status: dict[int, Outcome] = {}
+
+    def describe(status: int | None, details: str | None, exception: BaseException | None) -> Outcome:
+        if exception is not None:
+            error = type(exception).__qualname__
+            attributes = {ERROR_TYPE: error} if status is None else {ERROR_TYPE: error, STATUS_CODE: status}
+            return Outcome(True, error, exception, attributes, _redacted_exception(exception))
+        if status is None:
+            return _NO_STATUS
+        outcome = by_status.get(status)
+        if outcome is None:
+            if status >= error_from:
+                outcome = Outcome(True, str(status), None, {ERROR_TYPE: str(status), STATUS_CODE: status})
+            else:
+                outcome = Outcome(False, None, None, {STATUS_CODE: status})
+            if 0 <= status < _MAX_CACHED:
+                by_status[status] = outcome
+        return outcome
+
+    return describe
+
+
+describe_server = _describe(SERVER_ERROR_FROM)
+describe_client = _describe(CLIENT_ERROR_FROM)
 
 
 def _redacted_exception(exc: BaseException) -> dict[str, str]:

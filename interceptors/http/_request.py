@@ -32,8 +32,8 @@ class HeaderReader(Getter[Any]):
 
 
 class ServerRequest(NamedTuple):
-    """What an adapter tells the recipe about one request (ServerRecipe.start takes the same, as
-    arguments: building this tuple is kept for the requests that record)."""
+    """What an adapter tells the recipe about one request, read only when the recipe needs it (a
+    request that records, or a trust predicate that looks at the caller)."""
 
     method: str
     scheme: str

@@ -7,7 +7,7 @@ from typing import Any
 import requests
 from requests.adapters import BaseAdapter
 
-from ._client import ClientRecipe, send_through
+from ._client_recipe import ClientRecipe, send_through
 from ._options import client_options
 from ._urllib3 import HTTP_VERSIONS, end_with_body
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPHeaderDict
 
-from ._client import ClientCall, ClientRecipe, send_through
+from ._client_recipe import ClientCall, ClientRecipe, send_through
 from ._options import client_options
 
 P = TypeVar("P")
@@ -66,13 +66,13 @@ def end_with_body(response: Any, call: ClientCall) -> None:
     """End `call` once the urllib3 `response` body is consumed, closed or released (also for requests,
     whose Response.raw is one). Anything else has no body to wait for and ends the call now."""
     if not isinstance(response, BaseHTTPResponse) or response.closed:
-        call.end()  # preloaded (kubernetes client default) or empty: the body is already in memory
+        call.finish()  # preloaded (kubernetes client default) or empty: the body is already in memory
         return
     # Weak references: the response must stay collectable (no cycle through its own methods), so
     # that the finalizer below fires as soon as a caller drops an unread stream.
     response.release_conn = _ending(weakref.WeakMethod(response.release_conn), call)  # type: ignore[method-assign]
     response.close = _ending(weakref.WeakMethod(response.close), call)  # type: ignore[method-assign]
-    weakref.finalize(response, call.end)
+    weakref.finalize(response, call.finish)
 
 
 def _ending(method: weakref.WeakMethod, call: ClientCall) -> Callable[[], None]:
@@ -82,6 +82,6 @@ def _ending(method: weakref.WeakMethod, call: ClientCall) -> Callable[[], None]:
             if bound is not None:
                 bound()
         finally:
-            call.end()
+            call.finish()
 
     return call_then_end

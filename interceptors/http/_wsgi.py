@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from opentelemetry.context import attach, detach
+from opentelemetry.context import Context
+
+from tracing.instrumentation import attach, detach
 
 from ._k8s import AUDIT_ID_HEADER
 from ._options import server_options
-from ._request import HeaderReader
-from ._server import ServerCall, ServerRecipe
+from ._request import HeaderReader, ServerRequest
+from ._server_recipe import ServerCall, ServerRecipe, unsampled_call
 
 
 class _EnvironReader(HeaderReader):
@@ -58,19 +60,31 @@ class WsgiMiddleware:
 
     def __init__(self, app: Callable[..., Iterable[bytes]], **options: Any):
         self.app = app
-        self._recipe = ServerRecipe(server_options("WsgiMiddleware", options))
+        self._recipe = ServerRecipe(server_options("WsgiMiddleware", options), _READER, _request)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        call = self._recipe.start(*_request(environ))
+        path = environ.get("PATH_INFO", "")
+        if environ.get("SCRIPT_NAME"):  # mounted under a prefix: url.path is the whole path
+            path = environ["SCRIPT_NAME"] + path
+        call = self._recipe.start(path, environ, environ)
         if call is None:
             return self.app(environ, start_response)
+        if call.__class__ is Context:  # not sampled: the app runs in its context, nothing to watch
+            token = attach(call)
+            try:
+                body = self.app(environ, start_response)
+            finally:
+                detach(token)
+            if type(body) is list or type(body) is tuple:
+                return body
+            return _StreamBody(body, unsampled_call(call))
         if call.watches_response:
             start_response = _start_response(call, start_response)
         token = attach(call.context)
         try:
             body = self.app(environ, start_response)
         except BaseException as exc:
-            call.end(exc)
+            call.finish(exc)
             raise
         finally:
             detach(token)
@@ -81,16 +95,26 @@ class WsgiMiddleware:
         return _StreamBody(body, call)
 
 
-def _request(environ: dict[str, Any]) -> tuple[Any, ...]:
-    """ServerRequest's fields, in order."""
+def _request(environ: dict[str, Any], carrier: dict[str, Any]) -> ServerRequest:
+    """The request's fields, read when the recipe needs them (a request that records)."""
     get = environ.get
-    method, scheme = get("REQUEST_METHOD", ""), get("wsgi.url_scheme", "http")
-    path, query = get("PATH_INFO", ""), get("QUERY_STRING", "")
-    if get("SCRIPT_NAME"):  # mounted under a prefix: url.path is the whole path
+    path = get("PATH_INFO", "")
+    if get("SCRIPT_NAME"):
         path = environ["SCRIPT_NAME"] + path
-    host, server = get("HTTP_HOST"), (get("SERVER_NAME"), get("SERVER_PORT"))
-    client, user_agent, protocol = get("REMOTE_ADDR"), get("HTTP_USER_AGENT"), get("SERVER_PROTOCOL")
-    return method, scheme, path, query, host, server, client, user_agent, protocol, environ, _READER, environ
+    return ServerRequest(
+        method=get("REQUEST_METHOD", ""),
+        scheme=get("wsgi.url_scheme", "http"),
+        path=path,
+        query=get("QUERY_STRING", ""),
+        host=get("HTTP_HOST"),
+        server=(get("SERVER_NAME"), get("SERVER_PORT")),
+        client=get("REMOTE_ADDR"),
+        user_agent=get("HTTP_USER_AGENT"),
+        protocol=get("SERVER_PROTOCOL"),
+        carrier=carrier,
+        reader=_READER,
+        native=environ,
+    )
 
 
 def _start_response(call: ServerCall, start_response: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,7 +152,8 @@ class _ListBody(list):
         self._call = call
 
     def close(self) -> None:
-        self._call.end()
+        call = self._call
+        call.end(call.status)  # finish(), a frame fewer: nothing was raised
 
 
 class _StreamBody:
@@ -146,7 +171,7 @@ class _StreamBody:
         return self
 
     def __next__(self) -> bytes:
-        token = attach(self._call.context)
+        token = self._call.enter()
         try:
             if self._chunks is None:
                 self._chunks = iter(self._body)
@@ -154,20 +179,20 @@ class _StreamBody:
         except StopIteration:
             raise
         except BaseException as exc:
-            self._call.end(exc)
+            self._call.finish(exc)
             raise
         finally:
-            detach(token)
+            self._call.exit(token)
 
     def close(self) -> None:
         close = getattr(self._body, "close", None)
-        token = attach(self._call.context)
+        token = self._call.enter()
         try:
             if close is not None:
                 close()
         except BaseException as exc:
-            self._call.end(exc)
+            self._call.finish(exc)
             raise
         finally:
-            detach(token)
-            self._call.end()
+            self._call.exit(token)
+            self._call.finish()

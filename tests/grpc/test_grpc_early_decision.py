@@ -1,9 +1,11 @@
-"""The server's early decision (Recipe.unsampled_server) changes nothing but the cost.
+"""The server's early decision (Recipe.decide_server, on the core's decide_server) changes nothing
+but the cost.
 
 For every sampler, incoming metadata and trust policy: deciding early, then either entering the
 returned context (not sampled) or handing the decision to start_server(), gives the same span and
-the same current context as start_server() alone. Two providers with the same deterministic ids
-make the two runs comparable id for id.
+the same current context as the SDK's own start_span under the parent and links the public API's
+extract() and the trust policy give. Two providers with the same deterministic ids make the two
+runs comparable id for id.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import tracing
 from interceptors.grpc import RpcKind
 from interceptors.grpc._callmeta import Side
 from interceptors.grpc._recipe import Recipe
-from tracing.propagation import TRUST_ALL, TRUST_NONE, TrustPolicy
+from tracing.propagation import METADATA_GETTER, TRUST_ALL, TRUST_NONE, Caller, TrustPolicy, extract
 
 TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"
 METADATA = {
@@ -94,7 +96,7 @@ def _w3c():
 @pytest.mark.parametrize("trust", sorted(TRUST))
 @pytest.mark.parametrize("metadata", sorted(METADATA))
 @pytest.mark.parametrize("sampler", sorted(SAMPLERS))
-def test_deciding_early_gives_what_start_server_gives(sampler, metadata, trust):
+def test_deciding_early_gives_what_the_sdk_gives(sampler, metadata, trust):
     runs = []
     for early in (False, True):
         provider = TracerProvider(
@@ -105,7 +107,10 @@ def test_deciding_early_gives_what_start_server_gives(sampler, metadata, trust):
         views = []
         for _ in range(12):  # roots go both ways under the ratio samplers
             context = _ServicerContext(METADATA[metadata])
-            decision = recipe.unsampled_server(context) if early else None
+            if not early:
+                views.append(_sdk_view(provider, method, context, TRUST[trust]))
+                continue
+            decision = recipe.decide_server(context)
             if isinstance(decision, Context):
                 views.append(_view(trace.get_current_span(decision), decision))
                 continue
@@ -113,13 +118,25 @@ def test_deciding_early_gives_what_start_server_gives(sampler, metadata, trust):
             views.append(_view(call.span, call.context))
             call.end(grpc.StatusCode.OK)
         runs.append(views)
-    assert runs[0] == runs[1]
+    assert runs[1] == runs[0]
+
+
+def _sdk_view(provider, method, context, policy):
+    """The reference: the SDK's start_span under what extract() and the trust policy give."""
+    metadata = context.invocation_metadata()
+    caller = lambda: Caller("grpc", context.peer(), lambda name: None, context)  # noqa: E731
+    parent, links = policy.parent_and_links(extract(metadata, METADATA_GETTER), caller)
+    attributes = {**method.start.attributes, "client.address": "127.0.0.1", "client.port": 5555}
+    span = provider.get_tracer("t").start_span(method.name, parent, trace.SpanKind.SERVER, attributes, links)
+    view = _view(span, trace.set_span_in_context(span, parent))
+    span.end()
+    return view
 
 
 def test_an_unsampled_call_is_decided_early_and_builds_no_sdk_span():
     provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)), shutdown_on_exit=False)
     recipe = Recipe(Side.SERVER, tracer_provider=provider)
-    decision = recipe.unsampled_server(_ServicerContext(METADATA["unsampled_parent"]))
+    decision = recipe.decide_server(_ServicerContext(METADATA["unsampled_parent"]))
     assert isinstance(decision, Context)
     span = trace.get_current_span(decision)
     assert type(span) is trace.NonRecordingSpan

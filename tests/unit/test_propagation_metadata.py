@@ -12,17 +12,9 @@ from testkit.ids import CountingIds
 
 import tracing
 from tracing import SpanStarter
-from tracing._runtime_context import SPAN_KEY, with_span
-from tracing.propagation import (
-    METADATA_GETTER,
-    METADATA_SETTER,
-    child_traceparent,
-    extract,
-    extract_metadata,
-    inject,
-    inject_metadata,
-    remote_parent,
-)
+from tracing._otel_private import SPAN_KEY, with_span
+from tracing.propagation import METADATA_GETTER, METADATA_SETTER, extract, extract_metadata, inject
+from tracing.propagation._metadata_w3c import child_traceparent, inject_metadata, remote_parent
 
 TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 METADATA = {
@@ -218,14 +210,3 @@ def test_child_traceparent_is_decide_then_inject(sampler, context, propagators):
             assert carrier == [("traceparent", got)]
         else:
             assert got == expected
-
-
-def test_without_the_module_global_the_configured_propagator_is_still_followed(monkeypatch):
-    from tracing.propagation import _metadata_w3c
-
-    monkeypatch.setattr(_metadata_w3c, "_textmap", _metadata_w3c._GlobalTextmap())
-    assert remote_parent([("traceparent", TP)]) == SpanContext(
-        0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, True, TraceFlags(1)
-    )
-    propagate.set_global_textmap(tracing.build_propagator(("b3multi",)))  # restored by the autouse fixture
-    assert remote_parent([("traceparent", TP)]) is None  # not the W3C pair: the generic route

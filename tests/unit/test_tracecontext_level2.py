@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 import tracing
-from tracing._span_context import RANDOM_FLAG
+from tracing._otel_private import RANDOM_FLAG
 from tracing.propagation import (
     HEADERS_GETTER,
     HEADERS_SETTER,

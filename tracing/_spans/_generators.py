@@ -16,7 +16,9 @@ from typing import Any
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
 
-from ._recipe import Recipe, record_failure
+from .._starter import SpanStarter
+from ..instrumentation import Start
+from ._lifecycle import record_failure, start_span
 
 
 class _Scope:
@@ -41,9 +43,9 @@ class _Scope:
         context_api.detach(self.token)
 
 
-def iterate_in_span(inner: Generator, recipe: Recipe, parent: Context) -> Generator:
+def iterate_in_span(inner: Generator, starter: SpanStarter, start: Start, parent: Context) -> Generator:
     """Run `inner` as `yield from inner` would (send, throw, close, return value), inside a span."""
-    span, active = recipe.start(parent)
+    span, active = start_span(starter, start, parent)
     scope = _Scope(active)
     sent: Any = None
     thrown: BaseException | None = None
@@ -69,9 +71,11 @@ def iterate_in_span(inner: Generator, recipe: Recipe, parent: Context) -> Genera
         span.end()
 
 
-async def aiterate_in_span(inner: AsyncGenerator, recipe: Recipe, parent: Context) -> AsyncGenerator:
+async def aiterate_in_span(
+    inner: AsyncGenerator, starter: SpanStarter, start: Start, parent: Context
+) -> AsyncGenerator:
     """The async-generator twin of iterate_in_span (asend, athrow, aclose)."""
-    span, active = recipe.start(parent)
+    span, active = start_span(starter, start, parent)
     scope = _Scope(active)
     sent: Any = None
     thrown: BaseException | None = None

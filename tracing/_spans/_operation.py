@@ -25,7 +25,7 @@ from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .._starter import SpanStarter
-from ._recipe import record_failure
+from ._lifecycle import record_failure
 from ._slowlog import Step, format_slow, step_threshold
 
 ELAPSED_MS = "kubetrace.step.elapsed_ms"  # event attribute: milliseconds since the operation started

@@ -13,8 +13,9 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from .._starter import SpanStarter
+from ..instrumentation import Start
 from ._generators import aiterate_in_span, iterate_in_span
-from ._recipe import Recipe, record_failure
+from ._lifecycle import record_failure, start_span
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -57,13 +58,15 @@ def traced(
 
     def decorate(fn: _F) -> _F:
         starter = SpanStarter(getattr(fn, "__module__", None) or "kubetrace", "", tracer_provider)
-        recipe = Recipe(name or getattr(fn, "__qualname__", repr(fn)), kind, attributes, starter)
-        return _wrapper_for(fn)(fn, recipe)
+        start = Start(
+            name or getattr(fn, "__qualname__", repr(fn)), kind, dict(attributes) if attributes else None
+        )
+        return _wrapper_for(fn)(fn, starter, start)
 
     return decorate if func is None else decorate(func)
 
 
-def _wrapper_for(fn: Callable[..., Any]) -> Callable[[Any, Recipe], Any]:
+def _wrapper_for(fn: Callable[..., Any]) -> Callable[[Any, SpanStarter, Start], Any]:
     if inspect.isasyncgenfunction(fn):
         return _wrap_async_generator
     if inspect.isgeneratorfunction(fn):
@@ -73,10 +76,10 @@ def _wrapper_for(fn: Callable[..., Any]) -> Callable[[Any, Recipe], Any]:
     return _wrap_function
 
 
-def _wrap_function(fn: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
+def _wrap_function(fn: Callable[..., Any], starter: SpanStarter, start: Start) -> Callable[..., Any]:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        span, active = recipe.start(None)
+        span, active = start_span(starter, start, None)
         token = context_api.attach(active)
         try:
             return fn(*args, **kwargs)
@@ -90,10 +93,10 @@ def _wrap_function(fn: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]
     return call
 
 
-def _wrap_coroutine(fn: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
+def _wrap_coroutine(fn: Callable[..., Any], starter: SpanStarter, start: Start) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def call(*args: Any, **kwargs: Any) -> Any:
-        span, active = recipe.start(None)
+        span, active = start_span(starter, start, None)
         token = context_api.attach(active)
         try:
             return await fn(*args, **kwargs)
@@ -107,17 +110,17 @@ def _wrap_coroutine(fn: Callable[..., Any], recipe: Recipe) -> Callable[..., Any
     return call
 
 
-def _wrap_generator(fn: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
+def _wrap_generator(fn: Callable[..., Any], starter: SpanStarter, start: Start) -> Callable[..., Any]:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        return iterate_in_span(fn(*args, **kwargs), recipe, context_api.get_current())
+        return iterate_in_span(fn(*args, **kwargs), starter, start, context_api.get_current())
 
     return call
 
 
-def _wrap_async_generator(fn: Callable[..., Any], recipe: Recipe) -> Callable[..., Any]:
+def _wrap_async_generator(fn: Callable[..., Any], starter: SpanStarter, start: Start) -> Callable[..., Any]:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        return aiterate_in_span(fn(*args, **kwargs), recipe, context_api.get_current())
+        return aiterate_in_span(fn(*args, **kwargs), starter, start, context_api.get_current())
 
     return call

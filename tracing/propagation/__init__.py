@@ -8,6 +8,7 @@ from ._annotations import (
     extract_from_object,
     inject_into_object,
     link_from_object,
+    object_annotations,
 )
 from ._baggage import baggage_items, get_baggage, set_baggage
 from ._carriers import (
@@ -27,7 +28,8 @@ from ._environment import (
     environment_for_child,
 )
 from ._executors import ContextExecutor, context_thread, run_in_executor, wrap
-from ._metadata_w3c import child_traceparent, extract_metadata, inject_metadata, remote_parent
+from ._metadata_w3c import extract_metadata
+from ._textmap import extract, inject
 from ._trust import (
     CONFIGURED_TRUST,
     TRUST_ALL,
@@ -37,7 +39,6 @@ from ._trust import (
     trust_callers,
     trust_policy_named,
 )
-from ._wire import extract, inject
 
 __all__ = [
     "ANNOTATIONS_GETTER",
@@ -60,7 +61,6 @@ __all__ = [
     "MetadataSetter",
     "TrustPolicy",
     "baggage_items",
-    "child_traceparent",
     "context_from_environment",
     "context_thread",
     "environment_for_child",
@@ -70,9 +70,8 @@ __all__ = [
     "get_baggage",
     "inject",
     "inject_into_object",
-    "inject_metadata",
     "link_from_object",
-    "remote_parent",
+    "object_annotations",
     "run_in_executor",
     "set_baggage",
     "trust_callers",

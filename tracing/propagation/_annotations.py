@@ -22,7 +22,7 @@ from opentelemetry.propagators.textmap import Getter, Setter
 from opentelemetry.trace import Link
 from opentelemetry.util.types import Attributes
 
-from ._wire import extract, inject
+from ._textmap import extract, inject
 
 ANNOTATION_PREFIX = "kubetrace.io/"
 # W3C Baggage's whole-header limit, the largest legitimate value any propagator writes; anything
@@ -71,6 +71,12 @@ def inject_into_object(obj: object, context: Context | None = None) -> None:
     for key in [k for k in annotations if _is_ours(k)]:
         del annotations[key]
     inject(annotations, ANNOTATIONS_SETTER, context)
+
+
+def object_annotations(obj: object) -> Mapping[str, object]:
+    """A Kubernetes object's annotations, the carrier ANNOTATIONS_GETTER reads ({} when it has none)."""
+    annotations = _annotations(obj, create=False)
+    return annotations if isinstance(annotations, Mapping) else {}
 
 
 def extract_from_object(obj: object, context: Context | None = None) -> Context:

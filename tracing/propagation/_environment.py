@@ -16,7 +16,7 @@ from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter, Setter
 
-from ._wire import extract, inject
+from ._textmap import extract, inject
 
 _NOT_PORTABLE = re.compile(r"[^A-Za-z0-9_]")
 # Removed from a child's inherited environment before injecting, so that a grandchild never continues

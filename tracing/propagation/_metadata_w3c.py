@@ -14,8 +14,6 @@ import logging
 from collections.abc import Iterable, MutableSequence
 from typing import TYPE_CHECKING
 
-from opentelemetry import propagate
-from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context
 from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
@@ -24,19 +22,24 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from .._runtime_context import SPAN_KEY, with_span
-from .._span_context import (
+from .._forced import FORCE_TRACE_HEADER
+from .._otel_private import (
+    BAGGAGE_KEY,
     FLAGS,
     SPAN_ID,
+    SPAN_KEY,
     TRACE_FLAGS,
     TRACE_ID,
     TRACE_STATE,
+    composite_parts,
+    global_textmap,
+    with_span,
 )
 from ._carriers import METADATA_GETTER, METADATA_SETTER
 from ._composite import IsolatingCompositePropagator
+from ._textmap import extract, inject
 from ._w3c_baggage import W3CBaggagePropagator
 from ._w3c_tracecontext import KNOWN_FLAGS, TraceContextPropagator, parse_traceparent
-from ._wire import extract, inject
 
 if TYPE_CHECKING:
     from .._starter import SpanStarter
@@ -44,17 +47,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger("kubetrace.propagation")
 
 
-class _GlobalTextmap:
-    """Where the global propagator is read from when opentelemetry.propagate has no such global."""
-
-    @property
-    def _HTTP_TEXT_FORMAT(self):  # the name of the module global it stands for
-        return propagate.get_global_textmap()
-
-
-# get_global_textmap() returns this module global: reading it directly saves a Python call on
-# every RPC (a microsecond inside a real one), and falls back to the function should it go.
-_textmap = propagate if hasattr(propagate, "_HTTP_TEXT_FORMAT") else _GlobalTextmap()
 _EMPTY = Context()
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _HEX = b"0123456789abcdef"
@@ -72,8 +64,7 @@ class _Configured:
 
     def check(self, textmap) -> bool:
         self.textmap = textmap
-        composite = type(textmap) is IsolatingCompositePropagator
-        parts = getattr(textmap, "_propagators", None) if composite else None
+        parts = composite_parts(textmap) if type(textmap) is IsolatingCompositePropagator else None
         kinds = [type(p) for p in parts] if parts is not None else None
         self.w3c = kinds == [TraceContextPropagator, W3CBaggagePropagator]
         if self.w3c:
@@ -89,7 +80,7 @@ def inject_metadata(
 ) -> None:
     """Write `span_context` and `context`'s baggage into gRPC metadata pairs, as inject() would
     with a span of that span context current in `context` (propagators read nothing else of a span)."""
-    textmap = _textmap._HTTP_TEXT_FORMAT
+    textmap = global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         inject(carrier, METADATA_SETTER, with_span(NonRecordingSpan(span_context), context))
         return
@@ -105,7 +96,7 @@ def inject_metadata(
             state = sc[TRACE_STATE]
             if state is not DEFAULT_TRACE_STATE and state:
                 _set(carrier, "tracestate", state.to_header())
-        bag = context.get(_BAGGAGE_KEY)
+        bag = context.get(BAGGAGE_KEY)
         if isinstance(bag, dict) and bag:
             _configured.baggage.inject(carrier, context, METADATA_SETTER)
     except Exception:
@@ -131,10 +122,11 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
     """The span context of the parent extract_metadata() would return, for the common case: the
     configured propagators are tracecontext,baggage and the metadata holds nothing but a
     traceparent. INVALID_SPAN_CONTEXT when it carries no (or a malformed) traceparent; None when
-    the propagators must be asked (other propagators, or tracestate or baggage to read).
+    the propagators must be asked (other propagators, or tracestate or baggage to read), or the
+    metadata asks for a forced trace (tracing/_forced.py).
 
     One function on purpose: inside a real RPC each Python call costs about a microsecond."""
-    textmap = _textmap._HTTP_TEXT_FORMAT
+    textmap = global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return None
     traceparent = None
@@ -142,7 +134,7 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
         if key == "traceparent":
             if isinstance(value, str):  # what the propagator's getter gives it
                 traceparent = value if traceparent is None else _SEVERAL
-        elif key == "tracestate" or key == "baggage":
+        elif key == "tracestate" or key == "baggage" or key == FORCE_TRACE_HEADER:
             return None
     if traceparent is None or traceparent is _SEVERAL:
         return INVALID_SPAN_CONTEXT
@@ -183,12 +175,12 @@ def child_traceparent(starter: SpanStarter, context: Context) -> str | SpanConte
     SpanStarter.decide). tests/unit/test_propagation_metadata.py holds it to decide() and inject().
     """
     decided = starter.decide(context)
-    if decided.__class__ is not SpanContext or context.get(_BAGGAGE_KEY):
+    if decided.__class__ is not SpanContext or context.get(BAGGAGE_KEY):
         return decided
     state = decided[TRACE_STATE]
     if state is not DEFAULT_TRACE_STATE and state:  # the identity first: len() of one is a Python call
         return decided
-    textmap = _textmap._HTTP_TEXT_FORMAT
+    textmap = global_textmap()
     if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
         return decided
     return "00-%032x-%016x-%02x" % (decided[TRACE_ID], decided[SPAN_ID], decided[TRACE_FLAGS])  # noqa: UP031

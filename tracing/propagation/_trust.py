@@ -41,20 +41,26 @@ class TrustPolicy:
     def __repr__(self) -> str:
         return f"TrustPolicy({self.name})"
 
+    def trusts(self, caller: Callable[[], Caller]) -> bool:
+        """Whether the predicate trusts the caller `caller()` describes; one that raises does not."""
+        if self.constant is not None:
+            return self.constant
+        try:
+            return bool(self.predicate(caller()))
+        except Exception:
+            return False
+
     def parent_and_links(
         self, extracted: Context, caller: Callable[[], Caller]
     ) -> tuple[Context, Sequence[Link]]:
         """The parent context for a server span, and the links to put on it.
 
         `caller` is called only when the predicate needs it, so trust-all and trust-none cost
-        nothing per request. A predicate that raises is treated as "not trusted".
+        nothing per request.
         """
         trusted = self.constant
         if trusted is None:
-            try:
-                trusted = bool(self.predicate(caller()))
-            except Exception:
-                trusted = False
+            trusted = self.trusts(caller)
         if trusted:
             return extracted, _NO_LINKS
         incoming = trace_api.get_current_span(extracted).get_span_context()

@@ -25,8 +25,16 @@ from opentelemetry.context import Context
 from opentelemetry.propagators import textmap
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext
 
-from .._runtime_context import span_context_in, with_span
-from .._span_context import FLAGS, SPAN_ID, TRACE_FLAGS, TRACE_ID, TRACE_STATE, new
+from .._otel_private import (
+    FLAGS,
+    SPAN_ID,
+    TRACE_FLAGS,
+    TRACE_ID,
+    TRACE_STATE,
+    new,
+    span_context_in,
+    with_span,
+)
 from ._w3c_tracestate import parse_tracestate
 
 TRACEPARENT = "traceparent"

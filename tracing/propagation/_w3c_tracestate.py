@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from opentelemetry.trace import TraceState
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from .._span_context import trace_state
+from .._otel_private import trace_state
 
 MAX_MEMBERS = 32  # "There can be a maximum of 32 list-members in a list."
 MAX_LENGTH = 512  # "Vendors SHOULD propagate at least 512 characters of a combined header."

@@ -22,13 +22,14 @@ class ParentBasedJaegerSampler(ParentBased):
 
     def __init__(self, root: JaegerFileSampler | JaegerRemoteSampler):
         super().__init__(root)
+        self._jaeger = root  # kept here: ParentBased's own copy is its private state
 
     @property
     def root(self) -> JaegerFileSampler | JaegerRemoteSampler:
-        return self._root
+        return self._jaeger
 
     def shutdown(self) -> None:
-        self._root.shutdown()
+        self._jaeger.shutdown()
 
 
 def build_sampler(name: str, arg: str | None, service_name: str) -> Sampler:

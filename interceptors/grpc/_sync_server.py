@@ -1,4 +1,4 @@
-"""Sync server adapter: grpc.server handlers of all four kinds, feeding the one recipe.
+"""Sync server adapter: grpc.server handlers of all four kinds, on the one recipe.
 
 grpc.aio servers run sync (non-async) handlers in their executor; they are wrapped here too.
 """
@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 import grpc
 from opentelemetry.context import Context
 
-from tracing._runtime_context import attach, detach
+from tracing.instrumentation import Call, attach, detach
+from tracing.propagation import METADATA_GETTER
 
 from ._callmeta import Side
 from ._handlers import TracedHandlers
-from ._recipe import STREAMED, Method, Recipe
-from ._reporter import Reporter
+from ._recipe import STREAMED, Method, Recipe, end_server
 from ._streams import reported
 
 
@@ -32,8 +32,10 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     streaming_requests = method.request_streaming
     streaming_responses = method.response_streaming
 
+    decide = recipe.core.decide_server  # recipe.decide_server() inlined: a frame fewer per call
+
     def traced(request_or_iterator, context):
-        decision = recipe.unsampled_server(context)
+        decision = decide(context.invocation_metadata() or (), METADATA_GETTER, context)
         if decision.__class__ is Context and not streaming_responses:  # the common case, kept plain
             token = attach(decision)
             try:
@@ -48,7 +50,7 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
         try:
             result = behavior(request_or_iterator, context)
         except BaseException as exc:
-            call.end_server(context, exc)
+            end_server(call, context, exc)
             raise
         finally:
             call.exit(token)
@@ -56,13 +58,13 @@ def wrap_sync(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
             return _owned_responses(result, call, context)
         if call.events:
             call.on_send(result)
-        call.end_server(context, None)
+        end_server(call, context, None)
         return result
 
     return traced
 
 
-def _owned_responses(responses: Iterator, call: Reporter, context) -> Iterator:
+def _owned_responses(responses: Iterator, call: Call, context) -> Iterator:
     """The handler's responses, produced with its span current; ends the span when the stream is
     exhausted, fails, or is closed or collected because the client went away."""
     exc: BaseException | None = None
@@ -81,4 +83,4 @@ def _owned_responses(responses: Iterator, call: Reporter, context) -> Iterator:
         exc = error
         raise
     finally:
-        call.end_server(context, exc)
+        end_server(call, context, exc)

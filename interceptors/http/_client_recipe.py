@@ -1,4 +1,5 @@
-"""The one HTTP client span recipe, shared by the requests, urllib3 and httpx (sync and async) adapters.
+"""The one HTTP client recipe, shared by the requests, urllib3 and httpx (sync and async) adapters,
+on the core's calls (tracing.instrumentation).
 
 A call starts before the request is sent (its context injected into the outgoing headers) and ends
 when the response body is consumed or closed, or when the transport fails. While a call is open, the
@@ -12,19 +13,28 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
-from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
-from opentelemetry.context import attach, detach
-from opentelemetry.trace import SpanKind
+from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN, SpanContext, SpanKind
 
 import tracing
-from tracing import SpanStarter, safe_invoke
-from tracing.propagation import HEADERS_SETTER, inject
+from tracing.instrumentation import (
+    Call,
+    Instrumentation,
+    current_context,
+    inject,
+    new_start,
+    safe_invoke,
+    suppressed,
+    suppressing_nested_http,
+    unsampled_context,
+)
+from tracing.propagation import HEADERS_SETTER
 
 from ..k8s import parse_request_info
 from . import _k8s
 from ._options import Options
-from ._outcome import CLIENT_ERROR_FROM, record_outcome
+from ._outcome import describe_client
 from ._redact import redact_url
 from ._semconv import (
     PROTOCOL_VERSION,
@@ -39,25 +49,25 @@ from ._semconv import (
 )
 
 SCOPE = "kubetrace.http.client"
-_SUPPRESS_HTTP = context_api._SUPPRESS_HTTP_INSTRUMENTATION_KEY
-_SUPPRESS_ALL = context_api._SUPPRESS_INSTRUMENTATION_KEY
 T = TypeVar("T")
 
 
 class ClientRecipe:
     """Starts a ClientCall per outgoing request for one instrumented client."""
 
-    __slots__ = ("_starter", "options")
+    __slots__ = ("_core", "options")
 
     def __init__(self, options: Options):
         self.options = options
-        self._starter = SpanStarter(SCOPE, tracing.__version__, options.tracer_provider)
+        self._core = Instrumentation(
+            SCOPE, describe_client, version=tracing.__version__, tracer_provider=options.tracer_provider
+        )
 
     def start(self, method: str, url: str, headers: MutableMapping[str, str]) -> ClientCall | None:
         """A started call whose context is already in `headers`; None when another client span is
         open for this request, instrumentation is suppressed, or the path is excluded."""
-        current = context_api.get_current()
-        if context_api.get_value(_SUPPRESS_HTTP, current) or context_api.get_value(_SUPPRESS_ALL, current):
+        current = current_context()
+        if suppressed(current):
             return None
         try:
             target = urlsplit(url)
@@ -65,12 +75,18 @@ class ClientRecipe:
             return None
         if target.path in self.options.excluded:
             return None
-        attributes, name = self._describe(method, target)
-        span = self._starter.start(name, current, SpanKind.CLIENT, attributes)
-        context = context_api.set_value(_SUPPRESS_HTTP, True, trace_api.set_span_in_context(span, current))
-        inject(headers, HEADERS_SETTER, context)
-        call = ClientCall(self, span, context)
+        core = self._core
+        decided = core.decide(current)
+        if decided.__class__ is SpanContext:  # not sampled: nothing to describe
+            call = ClientCall(INVALID_SPAN, unsampled_context(decided, current))
+        else:
+            attributes, name = self._describe(method, target)
+            start = new_start((name, SpanKind.CLIENT, attributes, ()))
+            call = core.start_client(start, current, decided, ClientCall)
+        call.context = suppressing_nested_http(call.context)
+        inject(headers, HEADERS_SETTER, call.context)
         if call.recording:
+            call.options = self.options
             self._recording_started(call, method, url, headers)
         return call
 
@@ -101,16 +117,15 @@ class ClientRecipe:
         safe_invoke(options.request_hook, call.span, method, url, headers)
 
 
-class ClientCall:
-    """One outgoing request's span: the reporter the client adapters feed. Ends exactly once."""
+class ClientCall(Call):
+    """One outgoing request's call: the response status it saw, for its end."""
 
-    __slots__ = ("_ended", "_recipe", "context", "recording", "span", "status")
+    __slots__ = ("options", "status")
 
-    def __init__(self, recipe: ClientRecipe, span: trace_api.Span, context: context_api.Context):
-        self._recipe, self.span, self.context = recipe, span, context
-        self.recording = span.is_recording()
+    def __init__(self, span: trace_api.Span, context: Context, owner: Instrumentation | None = None):
+        super().__init__(span, context, owner)
+        self.options: Options | None = None  # set when the span records: only then is it needed
         self.status: int | None = None
-        self._ended = False
 
     def response(self, status: int, protocol: str | None, headers: Mapping[str, str]) -> None:
         """The response's status line and headers arrived (its body may still be on the way)."""
@@ -120,46 +135,41 @@ class ClientCall:
         version = protocol_version(protocol)
         if version:
             self.span.set_attribute(PROTOCOL_VERSION, version)
-        options = self._recipe.options
+        options = self.options
         if options.response_headers.enabled or options.response_hook is not None:
             pairs = list(headers.items())
             self.span.set_attributes(options.response_headers.attributes(pairs))
             safe_invoke(options.response_hook, self.span, status, pairs)
 
-    def end(self, exc: BaseException | None = None) -> None:
-        """End the span; `exc` is the transport failure, if any. Later calls do nothing."""
-        if self._ended:
-            return
-        self._ended = True
-        if self.recording:
-            record_outcome(self.span, self.status, exc, CLIENT_ERROR_FROM)
-        self.span.end()
+    def finish(self, exc: BaseException | None = None) -> None:
+        """End the call with the response status seen; `exc` is the transport failure, if any."""
+        self.end(self.status, None, exc)
 
 
 def send_through(call: ClientCall, send: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run the library's own send in the call's context; a failure ends the call and propagates."""
-    token = attach(call.context)
+    token = call.enter()
     try:
         return send(*args, **kwargs)
     except BaseException as exc:
-        call.end(exc)
+        call.finish(exc)
         raise
     finally:
-        detach(token)
+        call.exit(token)
 
 
 async def send_through_async(
     call: ClientCall, send: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
 ) -> T:
     """send_through for coroutine transports."""
-    token = attach(call.context)
+    token = call.enter()
     try:
         return await send(*args, **kwargs)
     except BaseException as exc:
-        call.end(exc)
+        call.finish(exc)
         raise
     finally:
-        detach(token)
+        call.exit(token)
 
 
 def _port(target: SplitResult) -> int | None:

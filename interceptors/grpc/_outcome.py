@@ -1,10 +1,15 @@
-"""How a call ended: the status code each side reports, and which codes make a span an error."""
+"""How a gRPC call ended: the status code each side reports, which codes make a span an error, and
+the Outcome the core records for them (describe_server, describe_client)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import grpc
+
+from tracing.instrumentation import Outcome
+
+from ._semconv import STATUS_CODE
 
 _C = grpc.StatusCode
 
@@ -28,6 +33,37 @@ _DEADLINE_SKEW_S = 0.05
 
 def is_error(code: grpc.StatusCode, server: bool) -> bool:
     return code in _SERVER_ERRORS if server else code is not _C.OK
+
+
+def _plain(server: bool) -> dict[int, Outcome]:
+    """The outcome of each code without details or exception, built once, keyed by the code's id():
+    hashing an Enum member runs Python code, on every call."""
+    return {
+        id(code): Outcome(is_error(code, server), code.name, None, {STATUS_CODE: code.value[0]})
+        for code in _C
+    }
+
+
+_PLAIN_SERVER, _PLAIN_CLIENT = _plain(True), _plain(False)
+
+
+def _describe(plain: dict[int, Outcome], server: bool):
+    def describe(
+        code: grpc.StatusCode | None, details: str | None, exception: BaseException | None
+    ) -> Outcome:
+        if code is None:  # an exception ended the call before grpc gave it a status
+            if isinstance(exception, asyncio.CancelledError):  # the caller cancelled: not a failure
+                return plain[id(_C.CANCELLED)]
+            code = _C.UNKNOWN
+        if details is None and exception is None:
+            return plain[id(code)]
+        return Outcome(is_error(code, server), details or code.name, exception, plain[id(code)].attributes)
+
+    return describe
+
+
+describe_server = _describe(_PLAIN_SERVER, True)
+describe_client = _describe(_PLAIN_CLIENT, False)
 
 
 def server_outcome(

@@ -12,10 +12,11 @@ from collections import namedtuple
 
 import grpc
 
+from tracing.instrumentation import Call
+
 from ._callmeta import Side
+from ._outcome import text
 from ._recipe import STREAMED, Recipe
-from ._reporter import Reporter
-from ._status import text
 from ._streams import reported
 
 
@@ -59,7 +60,7 @@ class ClientInterceptor(
         try:
             rpc = continuation(_with_metadata(details, metadata), request)
         except BaseException as exc:  # raised before the call existed (e.g. a serializer failing)
-            call.end(grpc.StatusCode.UNKNOWN, None, exc)
+            call.fail(exc)
             raise
         if not call.recording:
             return rpc
@@ -80,7 +81,7 @@ def _with_metadata(details: grpc.ClientCallDetails, metadata: list) -> _Details:
     )
 
 
-def _end(call: Reporter, rpc, response_streaming: bool) -> None:
+def _end(call: Call, rpc, response_streaming: bool) -> None:
     code = rpc.code()
     if call.events and code is grpc.StatusCode.OK and not response_streaming:
         call.on_receive(rpc.result())
@@ -96,11 +97,11 @@ class _InFlight(grpc.RpcError):
     own call object, the proxy is the RpcError it raises.
     """
 
-    def __init__(self, rpc, call: Reporter, response_streaming: bool):
+    def __init__(self, rpc, call: Call, response_streaming: bool):
         super().__init__()
         self._rpc, self._call, self._streaming = rpc, call, response_streaming
         if call.events and response_streaming:
-            call.hold()  # see Reporter.hold: the last messages may be read after the status arrived
+            call.hold()  # see Call.hold: the last messages may be read after the status arrived
 
     def __getattr__(self, name: str):
         attribute = getattr(self._rpc, name)
