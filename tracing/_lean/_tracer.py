@@ -29,8 +29,7 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util import types
 
 from .._decisions import LOW_64, bound_for, sampler_bounds
-from .._runtime_context import span_context_in
-from .._span_context import FLAGS, IS_VALID, RANDOM_FLAG, TRACE_FLAGS, TRACE_ID, TRACE_STATE
+from .._otel_private import FLAGS, IS_VALID, RANDOM_FLAG, TRACE_FLAGS, TRACE_ID, TRACE_STATE, span_context_in
 from ..export._pipeline import ExportPipeline
 from ..export._processor import RecordProcessor
 from ._limits import Limits

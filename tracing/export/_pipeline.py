@@ -26,12 +26,13 @@ from typing import Protocol
 
 from opentelemetry import context as context_api
 
+from .._otel_private import SUPPRESS_INSTRUMENTATION_KEY
 from ._encoder import Encoder
 from ._queue import Batch, ExportStats, SpanQueue
 from ._retry import Backoff, Outcome
 
 _log = logging.getLogger("kubetrace")
-_SUPPRESS_INSTRUMENTATION = context_api._SUPPRESS_INSTRUMENTATION_KEY
+_SUPPRESS_INSTRUMENTATION = SUPPRESS_INSTRUMENTATION_KEY
 
 
 class Sender(Protocol):
