@@ -10,7 +10,7 @@ middleware at the framework's entry), and requests, urllib3 and httpx clients.
 OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (names as contrib's: grpc_server, grpc_aio_server,
 grpc_client, grpc_aio_client, flask, django, starlette, fastapi, requests, urllib3, httpx; or *)
 turns libraries off. A library that opentelemetry-instrumentation's own instrumentors already trace
-is traced once: see _contrib. The library packages never import this one.
+is traced once: see interceptors._contrib. The library packages never import this one.
 """
 
 from __future__ import annotations

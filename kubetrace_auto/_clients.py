@@ -10,7 +10,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from ._contrib import traced_by_contrib
+from interceptors._contrib import traced_by_contrib
+
 from ._patches import replace
 from ._plan import Plan
 

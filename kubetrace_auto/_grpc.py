@@ -15,19 +15,15 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from opentelemetry import context as context_api
-
 from interceptors import grpc as kgrpc
+from interceptors._contrib import traced_by_contrib
+from tracing.instrumentation import current_context, suppressed
 
-from ._contrib import traced_by_contrib
 from ._patches import argument, replace, with_argument
 from ._plan import Plan
 
 # What kubetrace wrapped -> what grpc made, for a program that instruments the same object itself.
 _made: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-# Exporters export with instrumentation suppressed (the OpenTelemetry convention): a channel made then
-# is the exporter's own, and tracing its calls would trace every export.
-_SUPPRESSED = context_api._SUPPRESS_INSTRUMENTATION_KEY
 _HANDLERS, _SERVER_INTERCEPTORS = 1, 2  # positions in grpc.server(...) and grpc.aio.server(...)
 
 
@@ -81,7 +77,9 @@ def _channels(
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         def channel(*args: Any, **kwargs: Any) -> Any:
             given = argument(args, kwargs, interceptors_at, "interceptors") if interceptors_at else None
-            if _any_of(given or (), ours) or context_api.get_value(_SUPPRESSED) or traced_by_contrib(name):
+            # Exporters export with instrumentation suppressed (the OpenTelemetry convention): a channel
+            # made then is the exporter's own, and tracing its calls would trace every export.
+            if _any_of(given or (), ours) or suppressed(current_context()) or traced_by_contrib(name):
                 return original(*args, **kwargs)
             return _instrumented(instrument, original(*args, **kwargs))
 

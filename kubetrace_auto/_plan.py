@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import tracing
-
-from ._contrib import INSTRUMENTORS
+from interceptors._contrib import INSTRUMENTORS
 
 _ALL = "*"
 # The library each instrumentation name traces: the top-level module a program imports.

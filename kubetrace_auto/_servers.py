@@ -18,9 +18,9 @@ from functools import partial
 from types import ModuleType
 from typing import Any
 
+from interceptors._contrib import outer_server_span, traced_by_contrib
 from interceptors.http import AsgiMiddleware, WsgiMiddleware, set_route
 
-from ._contrib import outer_server_span, traced_by_contrib
 from ._patches import replace
 from ._plan import Plan
 

@@ -26,6 +26,13 @@ Options, for every entry point:
   request_attributes  (CallMeta, request) -> mapping of extra span attributes, e.g.
                       interceptors.k8s.cri_attributes. Called only for sampled calls whose request
                       is a single message (unary and server-streaming); a failing hook is logged once.
+Under opentelemetry-instrument with upstream's distro, contrib's grpc instrumentors trace every server
+and channel grpc makes; each entry point then adds nothing (instrument_server and instrument_channel
+return what they were given, the interceptor factories an interceptor that hands each call on, and
+aio_client_interceptors an empty list) and one log line per library says so: one span per call,
+contrib's. Run under kubetrace's distro (OTEL_PYTHON_DISTRO=kubetrace, or `kubetrace run`) for
+kubetrace's; see interceptors._contrib for why contrib's is the one kept.
+
 Servers also take trust_policy (default: the one setup() configured, else trust all): whether
 incoming context becomes the parent or only a link on a new root. Clients take target (the
 channel target, for server.address/server.port; instrument_channel reads it from the channel).
@@ -38,6 +45,7 @@ from opentelemetry.trace import TracerProvider
 
 from tracing.propagation import TrustPolicy
 
+from .._contrib import traced_by_contrib
 from ._aio_channel import TracedAioChannel
 from ._aio_client import aio_interceptors
 from ._aio_server import AioServerInterceptor, wrap_aio
@@ -50,6 +58,7 @@ from ._recipe import Recipe, RequestAttributes
 from ._sync_client import ClientInterceptor
 from ._sync_server import ServerInterceptor, wrap_sync
 from ._traced_server import ServicesAlreadyAdded, TracedAioServer, TracedServer
+from ._untraced import UntracedAioServerInterceptor, UntracedClientInterceptor, UntracedServerInterceptor
 
 
 def instrument_server(
@@ -67,21 +76,24 @@ def instrument_server(
     through grpc's interceptor pipeline on every call as with server_interceptor() (use that to
     compose with other interceptors; the spans are the same). Add services after instrumenting:
     a server that already has some raises ServicesAlreadyAdded, as they would go untraced."""
+    options = _options(locals())
     if isinstance(server, (TracedServer, TracedAioServer)):
         raise ServicesAlreadyAdded("instrument_server(): this server is instrumented already")
+    aio = isinstance(server, grpc.aio.Server)
+    if not aio and not isinstance(server, grpc.Server):
+        raise TypeError(
+            f"instrument_server(): expected a grpc.Server or grpc.aio.Server, got {type(server).__name__}"
+        )
+    if traced_by_contrib("grpc_aio_server" if aio else "grpc_server"):
+        return server
     if holds_services(server):
         raise ServicesAlreadyAdded(
             "instrument_server(): the server already has services, which would not be traced; "
             "instrument it first, then add them (not through grpc.server(handlers=...))"
         )
-    options = _options(locals())
-    if isinstance(server, grpc.aio.Server):
+    if aio:
         return TracedAioServer(server, TracedHandlers(Recipe(Side.SERVER, **options), wrap_aio))
-    if isinstance(server, grpc.Server):
-        return TracedServer(server, TracedHandlers(Recipe(Side.SERVER, **options), wrap_sync))
-    raise TypeError(
-        f"instrument_server(): expected a grpc.Server or grpc.aio.Server, got {type(server).__name__}"
-    )
+    return TracedServer(server, TracedHandlers(Recipe(Side.SERVER, **options), wrap_sync))
 
 
 def server_interceptor(
@@ -93,6 +105,8 @@ def server_interceptor(
     request_attributes: RequestAttributes | None = None,
 ) -> grpc.ServerInterceptor:
     """An interceptor for grpc.server(interceptors=[...])."""
+    if traced_by_contrib("grpc_server"):
+        return UntracedServerInterceptor()
     return ServerInterceptor(**_options(locals()))
 
 
@@ -105,6 +119,8 @@ def aio_server_interceptor(
     request_attributes: RequestAttributes | None = None,
 ) -> grpc.aio.ServerInterceptor:
     """An interceptor for grpc.aio.server(interceptors=[...])."""
+    if traced_by_contrib("grpc_aio_server"):
+        return UntracedAioServerInterceptor()
     return AioServerInterceptor(**_options(locals()))
 
 
@@ -117,6 +133,8 @@ def client_interceptor(
     request_attributes: RequestAttributes | None = None,
 ) -> grpc.UnaryUnaryClientInterceptor:
     """One interceptor for all four RPC kinds, for grpc.intercept_channel(channel, ...)."""
+    if traced_by_contrib("grpc_client"):
+        return UntracedClientInterceptor()
     return ClientInterceptor(**_options(locals()))
 
 
@@ -129,6 +147,8 @@ def aio_client_interceptors(
     request_attributes: RequestAttributes | None = None,
 ) -> list[grpc.aio.ClientInterceptor]:
     """Interceptors for grpc.aio.insecure_channel(target, interceptors=...), one per RPC kind."""
+    if traced_by_contrib("grpc_aio_client"):
+        return []
     return aio_interceptors(**_options(locals()))
 
 
@@ -148,17 +168,20 @@ def instrument_channel(
     per call, no interceptor machinery runs, as it does for grpc.intercept_channel(channel,
     client_interceptor()) and for grpc.aio's interceptors= (use those to compose with other
     interceptors; the spans are the same)."""
+    options = _options(locals())
     if isinstance(channel, (TracedChannel, TracedAioChannel)):
         raise ValueError("instrument_channel(): this channel is instrumented already")
-    options = _options(locals())
+    aio = isinstance(channel, grpc.aio.Channel)
+    if not aio and not isinstance(channel, grpc.Channel):
+        raise TypeError(
+            f"instrument_channel(): expected a grpc.Channel or grpc.aio.Channel, got {type(channel).__name__}"
+        )
+    if traced_by_contrib("grpc_aio_client" if aio else "grpc_client"):
+        return channel
     options["target"] = target or channel_target(channel)
-    if isinstance(channel, grpc.aio.Channel):
+    if aio:
         return TracedAioChannel(channel, Recipe(Side.CLIENT, **options))
-    if isinstance(channel, grpc.Channel):
-        return TracedChannel(channel, Recipe(Side.CLIENT, **options))
-    raise TypeError(
-        f"instrument_channel(): expected a grpc.Channel or grpc.aio.Channel, got {type(channel).__name__}"
-    )
+    return TracedChannel(channel, Recipe(Side.CLIENT, **options))
 
 
 def _options(arguments: dict) -> dict:

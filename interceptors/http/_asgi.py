@@ -15,6 +15,7 @@ from opentelemetry.context import Context
 
 from tracing.instrumentation import attach, detach
 
+from .._contrib import contrib_server_app
 from ._k8s import AUDIT_ID_HEADER
 from ._options import server_options
 from ._request import HeaderReader, ServerRequest
@@ -63,7 +64,14 @@ class AsgiMiddleware:
 
     Options: tracer_provider, trust_policy, excluded_urls, route, request_hook(span, scope),
     response_hook(span, scope, status, headers), kubernetes (default True).
+
+    An app contrib traces already (marked by StarletteInstrumentor or FastAPIInstrumentor, an
+    OpenTelemetryMiddleware) is given back as it is: one span per request, contrib's (see
+    interceptors._contrib).
     """
+
+    def __new__(cls, app: Callable[[Scope, Receive, Send], Awaitable[None]], **options: Any) -> Any:
+        return app if contrib_server_app(app) else super().__new__(cls)
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], **options: Any):
         self.app = app

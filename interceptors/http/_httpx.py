@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from .._contrib import traced_by_contrib
 from ._client_recipe import ClientCall, ClientRecipe, send_through, send_through_async
 from ._options import client_options
 
@@ -18,7 +19,16 @@ class TracingTransport(httpx.BaseTransport):
 
     Options: tracer_provider, excluded_urls, request_hook(span, method, url, headers),
     response_hook(span, status, headers), kubernetes (default True).
+
+    Under contrib's HTTPXClientInstrumentor, which traces httpx's own transports, it is that transport
+    (`transport`, or a new httpx.HTTPTransport): one span per request, contrib's (see
+    interceptors._contrib).
     """
+
+    def __new__(cls, transport: httpx.BaseTransport | None = None, **options: Any) -> Any:
+        if traced_by_contrib("httpx"):
+            return transport if transport is not None else httpx.HTTPTransport()
+        return super().__new__(cls)
 
     def __init__(self, transport: httpx.BaseTransport | None = None, **options: Any):
         self._transport = transport if transport is not None else httpx.HTTPTransport()
@@ -38,7 +48,12 @@ class TracingTransport(httpx.BaseTransport):
 
 
 class AsyncTracingTransport(httpx.AsyncBaseTransport):
-    """`httpx.AsyncClient(transport=AsyncTracingTransport())`; options as TracingTransport."""
+    """`httpx.AsyncClient(transport=AsyncTracingTransport())`; options and contrib as TracingTransport."""
+
+    def __new__(cls, transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> Any:
+        if traced_by_contrib("httpx"):
+            return transport if transport is not None else httpx.AsyncHTTPTransport()
+        return super().__new__(cls)
 
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None, **options: Any):
         self._transport = transport if transport is not None else httpx.AsyncHTTPTransport()

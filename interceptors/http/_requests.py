@@ -7,6 +7,7 @@ from typing import Any
 import requests
 from requests.adapters import BaseAdapter
 
+from .._contrib import traced_by_contrib
 from ._client_recipe import ClientRecipe, send_through
 from ._options import client_options
 from ._urllib3 import HTTP_VERSIONS, end_with_body
@@ -18,8 +19,11 @@ def instrument_requests_session(session: requests.Session, **options: Any) -> re
     Wraps the transport adapters mounted now: mount custom adapters first. The span ends when the
     body has been read (at once unless stream=True) or the response is closed.
     Options: tracer_provider, excluded_urls, request_hook(span, method, url, headers),
-    response_hook(span, status, headers), kubernetes (default True). Returns `session`.
+    response_hook(span, status, headers), kubernetes (default True). Returns `session`, untouched
+    when contrib's RequestsInstrumentor traces it already (see interceptors._contrib).
     """
+    if traced_by_contrib("requests", session):
+        return session
     recipe = ClientRecipe(client_options("instrument_requests_session", options))
     for adapter in session.adapters.values():
         _instrument_adapter(adapter, recipe)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPHeaderDict
 
+from .._contrib import traced_by_contrib
 from ._client_recipe import ClientCall, ClientRecipe, send_through
 from ._options import client_options
 
@@ -27,9 +28,10 @@ def instrument_pool_manager(pool: P, **options: Any) -> P:
         instrument_pool_manager(api_client.rest_client.pool_manager)
 
     Options: tracer_provider, excluded_urls, request_hook(span, method, url, headers),
-    response_hook(span, status, headers), kubernetes (default True). Returns `pool`.
+    response_hook(span, status, headers), kubernetes (default True). Returns `pool`, untouched when
+    contrib's URLLib3Instrumentor traces it already (see interceptors._contrib).
     """
-    if getattr(pool.urlopen, "_kubetrace", False):
+    if getattr(pool.urlopen, "_kubetrace", False) or traced_by_contrib("urllib3", pool):
         return pool
     recipe = ClientRecipe(client_options("instrument_pool_manager", options))
     urlopen = pool.urlopen

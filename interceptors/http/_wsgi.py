@@ -9,6 +9,7 @@ from opentelemetry.context import Context
 
 from tracing.instrumentation import attach, detach
 
+from .._contrib import contrib_server_app
 from ._k8s import AUDIT_ID_HEADER
 from ._options import server_options
 from ._request import HeaderReader, ServerRequest
@@ -56,7 +57,13 @@ class WsgiMiddleware:
 
     Options: tracer_provider, trust_policy, excluded_urls, route, request_hook(span, environ),
     response_hook(span, environ, status, headers), kubernetes (default True).
+
+    An app contrib traces already (Flask's under FlaskInstrumentor, an OpenTelemetryMiddleware) is
+    given back as it is: one span per request, contrib's (see interceptors._contrib).
     """
+
+    def __new__(cls, app: Callable[..., Iterable[bytes]], **options: Any) -> Any:
+        return app if contrib_server_app(app) else super().__new__(cls)
 
     def __init__(self, app: Callable[..., Iterable[bytes]], **options: Any):
         self.app = app

@@ -17,6 +17,12 @@ APPS = Path(__file__).resolve().parent / "apps"
 RUN = "kubetrace run"
 INSTRUMENT = "opentelemetry-instrument"
 WAYS = (RUN, INSTRUMENT)
+# opentelemetry-instrument with upstream's distro and configurator (opentelemetry-distro), which turn
+# on contrib's instrumentor for every library that has one; named, because with OTEL_PYTHON_DISTRO
+# unset opentelemetry-instrument takes the first distro importlib.metadata lists (sys.path order, then
+# the order the file system lists a directory in), which may as well be kubetrace's.
+UPSTREAM = "opentelemetry-instrument, upstream's distro"
+PLAIN = "python"  # no launcher: the program's own tracing.setup()
 GRPC_SCOPE, HTTP_SERVER_SCOPE = "kubetrace.grpc", "kubetrace.http.server"
 CONTRIB_GRPC_SCOPE = "opentelemetry.instrumentation.grpc"
 
@@ -24,6 +30,8 @@ CONTRIB_GRPC_SCOPE = "opentelemetry.instrumentation.grpc"
 def command(way: str, argv: list[str]) -> list[str]:
     if way == RUN:
         return [sys.executable, "-m", "kubetrace_cli", "run", "--", *argv]
+    if way == PLAIN:
+        return argv
     return [str(Path(sys.executable).parent / "opentelemetry-instrument"), *argv]
 
 
@@ -40,6 +48,13 @@ def environment(way: str, otlp_endpoint: str, entry_points_dir: Path, **extra: s
     )
     if way == INSTRUMENT:
         env["OTEL_PYTHON_DISTRO"] = "kubetrace"
+    elif way == UPSTREAM:  # traces only: the receiver serves no metrics or logs
+        env.update(
+            OTEL_PYTHON_DISTRO="distro",
+            OTEL_PYTHON_CONFIGURATOR="configurator",
+            OTEL_METRICS_EXPORTER="none",
+            OTEL_LOGS_EXPORTER="none",
+        )
     env.update(extra)
     return env
 

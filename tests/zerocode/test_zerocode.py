@@ -118,9 +118,8 @@ def test_an_app_traced_by_hand_with_kubetrace_keeps_its_own_instrumentation(rece
     names = sorted((s.kind, s.name) for s in run.spans)
     assert names == sorted(
         [
-            *[(kind, "kt.zc.Echo/Say") for kind in ("CLIENT", "SERVER") for _ in range(2)],
-            ("CLIENT", "GET"),
-            ("SERVER", "GET /items/<int:item>"),
+            *[(kind, "kt.zc.Echo/Say") for kind in ("CLIENT", "SERVER") for _ in range(4)],
+            *[("CLIENT", "GET"), ("SERVER", "GET /items/<int:item>")] * 4,
         ]
     )
     # Its own options won: instrument_server(..., request_attributes=marked) on the aio server.
