@@ -14,7 +14,7 @@ from . import config  # noqa: F401
 from ._current import current_settings
 from ._errors import ConfigError, Problem
 from ._hooks import safe_invoke
-from ._logging import JsonFormatter
+from ._logging import JsonFormatter, correlate_logs
 from ._provider import Tracing, active, build_propagator, setup, shutdown
 from ._spans import Operation, operation, traced
 from ._starter import SpanStarter
@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "active",
     "build_propagator",
+    "correlate_logs",
     "current_settings",
     "operation",
     "resolve",

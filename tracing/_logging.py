@@ -1,6 +1,6 @@
 """Log correlation: stdlib logging records made inside a span carry its ids, for any formatter.
 
-setup() installs a log record factory (logging.setLogRecordFactory, the hook the standard library
+setup() (or correlate_logs(), for a tracer provider of your own) installs a log record factory (logging.setLogRecordFactory, the hook the standard library
 offers for adding record attributes) that gives every record these attributes:
 
     trace_id      32 lower-case hex digits of the current span's trace, "" outside a span
@@ -11,8 +11,8 @@ offers for adding record attributes) that gives every record these attributes:
 so `%(trace_id)s` works in any format string, also for records made outside a span (and after
 shutdown(), when the factory stays to fill the blanks). The attributes are set when the record is
 made, in the thread or task that logs, so a QueueHandler's records keep the ids of the code that made
-them. Outside a span the factory reads the current context once and sets four constants;
-benchmarks/log_correlation.py measures what that costs. JsonFormatter writes records as JSON lines
+them. Outside a span the factory reads the current context once and sets four constants (see
+_CorrelatedRecord); benchmarks/log_correlation.py measures what that costs. JsonFormatter writes records as JSON lines
 with Kubernetes' field names.
 """
 
@@ -23,6 +23,9 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.resources import SERVICE_NAME
 
 from ._otel_private import SPAN_KEY, current
 
@@ -38,9 +41,8 @@ class _Correlation:
         self.active = False
         self.service_name = ""
 
-    def ids(self) -> tuple[str, str, str]:
-        """(trace_id, span_id, trace_flags) of the current span, or blanks."""
-        span = current().get(SPAN_KEY)
+    def ids(self, span: Any) -> tuple[str, str, str]:
+        """(trace_id, span_id, trace_flags) of `span` (the current one, or None), or blanks."""
         if span is not None and self.active:
             context = span.get_span_context()
             if context.is_valid:
@@ -55,19 +57,37 @@ _init_record = logging.LogRecord.__init__
 
 
 class _CorrelatedRecord(logging.LogRecord):
-    """The record factory when logging's own is in place (the usual case). The attributes are set
-    first, always in the same order, so every record's __dict__ keeps sharing one key table: added
-    after LogRecord's own they cost a dict conversion per record, three times as much
-    (benchmarks/log_correlation.py measures the factory)."""
+    """The record factory when logging's own is in place (the usual case).
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        state = _correlation
-        if current().get(SPAN_KEY) is None:  # the common case, inline: no call to ids()
+    Outside a span a record costs what it must and no more: one frame, one read of the current
+    Context (the ContextVar itself, through _otel_private.current) and four attribute stores
+    (benchmarks/log_correlation.py; the stores cannot go: formatters read record.__dict__, which
+    class attributes are not in). The parameters are LogRecord's, named, and passed on as they are:
+    forwarding *args/**kwargs cost more than everything else together. LogRecord takes **kwargs
+    and ignores them, so they are not passed on. The attributes are set first, always in the same
+    order, so every record's __dict__ keeps sharing one key table: added after LogRecord's own they
+    cost a dict conversion per record, three times as much."""
+
+    def __init__(
+        self,
+        name: str,
+        level: int,
+        pathname: str,
+        lineno: int,
+        msg: object,
+        args: Any,
+        exc_info: Any,
+        func: str | None = None,
+        sinfo: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        span = current().get(SPAN_KEY)
+        if span is None:  # the common case, inline: no call to ids()
             self.trace_id = self.span_id = self.trace_flags = ""
         else:
-            self.trace_id, self.span_id, self.trace_flags = state.ids()
-        self.service_name = state.service_name
-        _init_record(self, *args, **kwargs)
+            self.trace_id, self.span_id, self.trace_flags = _correlation.ids(span)
+        self.service_name = _correlation.service_name
+        _init_record(self, name, level, pathname, lineno, msg, args, exc_info, func, sinfo)
 
 
 def _wrapping(wrapped: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
@@ -76,15 +96,23 @@ def _wrapping(wrapped: Callable[..., logging.LogRecord]) -> Callable[..., loggin
 
     def correlated_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = wrapped(*args, **kwargs)
-        record.trace_id, record.span_id, record.trace_flags = state.ids()
+        record.trace_id, record.span_id, record.trace_flags = state.ids(current().get(SPAN_KEY))
         record.service_name = state.service_name
         return record
 
     return correlated_record
 
 
-def install(service_name: str) -> Callable[[], None]:
-    """Correlate the records made from now on; returns the function that stops it."""
+def correlate_logs(service_name: str | None = None) -> Callable[[], None]:
+    """Give every logging record made from now on the ids of the span current where it is made.
+
+    setup() does this unless log correlation is off; call it yourself when you build your own SDK
+    tracer provider. `service_name` defaults to the service.name of the global tracer provider's
+    resource (set it first), else "". Returns the function that stops it: records made after it get
+    blank ids, so a format naming %(trace_id)s keeps working."""
+    if service_name is None:
+        resource = getattr(trace_api.get_tracer_provider(), "resource", None)
+        service_name = str(resource.attributes.get(SERVICE_NAME, "")) if resource is not None else ""
     global _installed
     with _lock:
         _correlation.service_name, _correlation.active = service_name, True

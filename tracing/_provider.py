@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from ._exit import flush_on_sigterm
 from ._exporter import build_pipeline
 from ._lean import LeanTracerProvider
-from ._logging import install as correlate_logs
+from ._logging import correlate_logs
 from ._otel_private import rearm_global_tracer_provider
 from ._resource import build_resource
 from ._sampler import build_sampler

@@ -7,6 +7,7 @@ import json
 import logging
 import logging.handlers
 import queue
+import subprocess
 import sys
 import threading
 
@@ -183,3 +184,37 @@ def test_json_values_that_json_cannot_hold_are_written_as_text(setup, captured):
     setup()
     logging.getLogger("app").info("odd", extra={"where": sys})
     assert _json(captured[0])["where"] == str(sys)
+
+
+def test_correlate_logs_serves_a_tracer_provider_of_your_own(tmp_path):
+    """Without setup(): an SDK provider the program builds and sets, and tracing.correlate_logs(),
+    which takes service.name from that provider's resource; its stop function leaves blanks."""
+    script = tmp_path / "own_provider.py"
+    script.write_text(
+        "import logging, sys\n"
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.resources import Resource\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "import tracing\n"
+        "trace.set_tracer_provider(TracerProvider(resource=Resource.create({'service.name': 'own'})))\n"
+        "handler = logging.StreamHandler(sys.stdout)\n"
+        "handler.setFormatter(logging.Formatter('%(message)s|%(trace_id)s|%(span_id)s|%(service_name)s'))\n"
+        "log = logging.getLogger('own')\n"
+        "log.addHandler(handler)\n"
+        "stop = tracing.correlate_logs()\n"
+        "with trace.get_tracer('t').start_as_current_span('work') as span:\n"
+        "    log.warning('inside')\n"
+        "    c = span.get_span_context()\n"
+        "    print(f'span|{c.trace_id:032x}|{c.span_id:016x}')\n"
+        "log.warning('outside')\n"
+        "stop()\n"
+        "with trace.get_tracer('t').start_as_current_span('later'):\n"
+        "    log.warning('stopped')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    inside, span, outside, stopped = (line.split("|") for line in proc.stdout.splitlines())
+    assert span[0] == "span" and inside == ["inside", span[1], span[2], "own"]
+    assert outside == ["outside", "", "", "own"]
+    assert stopped == ["stopped", "", "", "own"]
