@@ -21,7 +21,9 @@ matters kubetrace reads the state behind the API directly, here and nowhere else
   trace-id bounds; the SDK tracer's "enabled" flag (newer SDKs) and its span class;
 - the global propagator as the module global get_global_textmap() returns, and a composite
   propagator's parts (tracing/propagation/_metadata_w3c.py; _composite.py subclasses it);
-- the guard that lets the global tracer provider be set once, re-armed by setup() after shutdown().
+- the guard that lets the global tracer provider be set once, re-armed by setup() after shutdown();
+- the SDK tracer provider's resource, replaced in a forked child (a service.instance.id of its own,
+  tracing/_resource.py): the SDK has no public way to change it.
 
 _check() proves at import that each piece is still what these functions assume: on an
 OpenTelemetry release that changed any of them, `import tracing` raises ImportError naming the
@@ -44,8 +46,9 @@ from opentelemetry.context import Context
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider, sampling
 from opentelemetry.sdk.trace import _Span as SdkSpan
-from opentelemetry.sdk.trace import sampling
 from opentelemetry.trace import (
     INVALID_SPAN_CONTEXT,
     NonRecordingSpan,
@@ -202,6 +205,23 @@ def rearm_global_tracer_provider() -> None:
     trace_api._TRACER_PROVIDER_SET_ONCE._done = False
 
 
+# --- a tracer provider's resource ------------------------------------------------------------------
+
+
+def replace_provider_resource(provider: TracerProvider, resource: Resource) -> None:
+    """Make `resource` the SDK `provider`'s and its tracers'. Newer SDKs update both with
+    _update_resource (merging: `resource`'s attributes win); older ones keep it in _resource and
+    nowhere a list of the tracers made, so those a LeanTracerProvider handed out are updated here
+    (their `resource` is public)."""
+    update = getattr(provider, "_update_resource", None)
+    if update is not None:
+        update(resource)
+    else:
+        provider._resource = resource
+    for tracer in list(getattr(provider, "handed_out", ())):
+        tracer.resource = resource
+
+
 # --- the check ------------------------------------------------------------------------------------
 
 
@@ -236,6 +256,7 @@ def problems() -> list[str]:
     check(_global_textmap_is_the_global, "opentelemetry.propagate._HTTP_TEXT_FORMAT as the global propagator")
     check(_composite_parts, "CompositePropagator._propagators")
     check(_provider_guard, "opentelemetry.trace._TRACER_PROVIDER_SET_ONCE._done")
+    check(_provider_resource, "the SDK TracerProvider's resource in _resource, handed to its tracers")
     return found
 
 
@@ -323,6 +344,16 @@ def _composite_parts() -> bool:
 
 def _provider_guard() -> bool:
     return isinstance(trace_api._TRACER_PROVIDER_SET_ONCE._done, bool)
+
+
+def _provider_resource() -> bool:
+    provider = TracerProvider(resource=Resource({"k": "1"}), shutdown_on_exit=False)
+    before = provider.get_tracer("kubetrace-probe")
+    replace_provider_resource(provider, Resource({"k": "2"}))
+    made = provider.get_tracer("kubetrace-probe-2")
+    changed = dict(provider.resource.attributes) == dict(made.resource.attributes) == {"k": "2"}
+    # an SDK that keeps its tracers updates the one made before; an older one leaves it to handed_out
+    return changed and (before.resource is provider.resource or not hasattr(provider, "_update_resource"))
 
 
 def check() -> None:

@@ -23,7 +23,7 @@ from ._exporter import build_pipeline
 from ._lean import LeanTracerProvider
 from ._logging import correlate_logs
 from ._otel_private import rearm_global_tracer_provider
-from ._resource import build_resource
+from ._resource import build_resource, one_instance_per_process
 from ._sampler import build_sampler
 from .config import Resolved, Settings, resolve
 from .export import ExportStats
@@ -159,10 +159,14 @@ def _install(resolved: Resolved) -> Tracing:
     if pipeline is not None:
         timeout_s = settings["shutdown_timeout_ms"] / 1000
         provider = LeanTracerProvider(
-            pipeline, sampler=sampler, resource=resource, shutdown_timeout_s=timeout_s
+            pipeline,
+            sampler=sampler,
+            resource=resource,
+            shutdown_timeout_s=timeout_s,
         )
     else:
         provider = TracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
+    one_instance_per_process(provider, settings)
     if "console" in exporters:  # the SDK's exporter, fed SDK spans (the lean ones are for the pipeline)
         provider.add_span_processor(BatchSpanProcessor(_console_exporter()))
     handle = Tracing(

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -68,7 +69,13 @@ def app(environ, start_response):
 """
 
 
-def test_gunicorn_sync_workers_each_export_with_setup_before_the_fork(tmp_path):
+USER_INSTANCE_ID = "chosen-by-the-user"
+
+
+@pytest.mark.parametrize("instance_id", ["generated", "set by the user"])
+def test_gunicorn_sync_workers_each_export_with_setup_before_the_fork(tmp_path, instance_id):
+    """Every worker exports its own spans, each under a service.instance.id of its own (the master's
+    setup() made one up before the fork), unless the user set the id: then every worker keeps it."""
     pytest.importorskip("gunicorn", reason="gunicorn is in the dev extra")
     (tmp_path / "traced_app.py").write_text(GUNICORN_APP)
     port = free_port()
@@ -77,6 +84,8 @@ def test_gunicorn_sync_workers_each_export_with_setup_before_the_fork(tmp_path):
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{receiver.grpc_endpoint}",
             "OTEL_BSP_SCHEDULE_DELAY": "60000",  # spans stay queued until the workers exit
         }
+        if instance_id == "set by the user":
+            env["OTEL_RESOURCE_ATTRIBUTES"] = f"service.instance.id={USER_INSTANCE_ID},team=infra"
         env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env['PYTHONPATH']}"
         proc = subprocess.Popen(
             [
@@ -111,9 +120,23 @@ def test_gunicorn_sync_workers_each_export_with_setup_before_the_fork(tmp_path):
                 stop_process(proc, 5)
         output = proc.stdout.read().decode(errors="replace")
         spans = receiver.wait_for_spans(served, timeout=10)
+        instance_ids = {  # worker pid -> the service.instance.id of the resource its spans came under
+            (_attr(span, "worker.pid"), _string_attr(resource_spans.resource, "service.instance.id"))
+            for item in receiver.received
+            for resource_spans in item.request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        }
     by_worker = Counter(_attr(span, "worker.pid") for span in spans)
     assert by_worker == pids, output
     assert len({span.span_id for span in spans}) == len(spans) == served
+    assert {pid for pid, _ in instance_ids} == set(pids)
+    assert len(instance_ids) == len(pids), instance_ids  # one id per worker, the same for all its spans
+    ids = {instance for _, instance in instance_ids}
+    if instance_id == "generated":
+        assert len(ids) == len(pids) and all(uuid.UUID(i) for i in ids), instance_ids
+    else:
+        assert ids == {USER_INSTANCE_ID}
 
 
 def _serve_until_every_worker_answered(port: int, workers: int) -> Counter:
@@ -127,6 +150,13 @@ def _serve_until_every_worker_answered(port: int, workers: int) -> Counter:
         except OSError:
             time.sleep(0.1)
     return pids
+
+
+def _string_attr(holder, key: str) -> str | None:
+    for kv in holder.attributes:
+        if kv.key == key:
+            return kv.value.string_value
+    return None
 
 
 def _attr(span, key: str):

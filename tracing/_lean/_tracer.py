@@ -15,6 +15,7 @@ import with a message, rather than misbehave.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from random import getrandbits
 
@@ -29,7 +30,15 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util import types
 
 from .._decisions import LOW_64, bound_for, sampler_bounds
-from .._otel_private import FLAGS, IS_VALID, RANDOM_FLAG, TRACE_FLAGS, TRACE_ID, TRACE_STATE, span_context_in
+from .._otel_private import (
+    FLAGS,
+    IS_VALID,
+    RANDOM_FLAG,
+    TRACE_FLAGS,
+    TRACE_ID,
+    TRACE_STATE,
+    span_context_in,
+)
 from ..export._pipeline import ExportPipeline
 from ..export._processor import RecordProcessor
 from ._limits import Limits
@@ -138,12 +147,20 @@ class LeanTracerProvider(TracerProvider):
     """The tracer provider setup() installs; see the module docstring."""
 
     def __init__(
-        self, pipeline: ExportPipeline, *, sampler: Sampler, resource: Resource, shutdown_timeout_s: float
+        self,
+        pipeline: ExportPipeline,
+        *,
+        sampler: Sampler,
+        resource: Resource,
+        shutdown_timeout_s: float,
     ):
         super().__init__(sampler=sampler, resource=resource, shutdown_on_exit=False)
         self.pipeline = pipeline
         super().add_span_processor(RecordProcessor(pipeline, shutdown_timeout_s))
         self.lean = True
+        # Every tracer handed out, for a resource replaced after a fork (tracing/_resource.py): older
+        # SDKs keep no list of their tracers.
+        self.handed_out: weakref.WeakSet[Tracer] = weakref.WeakSet()
 
     def add_span_processor(self, span_processor: SpanProcessor) -> None:
         """Add a span processor; from now on spans are SDK spans, so it sees each one in on_start and
@@ -160,6 +177,7 @@ class LeanTracerProvider(TracerProvider):
                 )
             tracer.__class__ = LeanTracer
             tracer._make_lean(self)
+        self.handed_out.add(tracer)
         return tracer
 
 
