@@ -79,11 +79,7 @@ def instrument_server(
     options = _options(locals())
     if isinstance(server, (TracedServer, TracedAioServer)):
         raise ServicesAlreadyAdded("instrument_server(): this server is instrumented already")
-    aio = isinstance(server, grpc.aio.Server)
-    if not aio and not isinstance(server, grpc.Server):
-        raise TypeError(
-            f"instrument_server(): expected a grpc.Server or grpc.aio.Server, got {type(server).__name__}"
-        )
+    aio = _is_aio(server, grpc.aio.Server, grpc.Server, "instrument_server")
     if traced_by_contrib("grpc_aio_server" if aio else "grpc_server"):
         return server
     if holds_services(server):
@@ -171,17 +167,25 @@ def instrument_channel(
     options = _options(locals())
     if isinstance(channel, (TracedChannel, TracedAioChannel)):
         raise ValueError("instrument_channel(): this channel is instrumented already")
-    aio = isinstance(channel, grpc.aio.Channel)
-    if not aio and not isinstance(channel, grpc.Channel):
-        raise TypeError(
-            f"instrument_channel(): expected a grpc.Channel or grpc.aio.Channel, got {type(channel).__name__}"
-        )
+    aio = _is_aio(channel, grpc.aio.Channel, grpc.Channel, "instrument_channel")
     if traced_by_contrib("grpc_aio_client" if aio else "grpc_client"):
         return channel
     options["target"] = target or channel_target(channel)
     if aio:
         return TracedAioChannel(channel, Recipe(Side.CLIENT, **options))
     return TracedChannel(channel, Recipe(Side.CLIENT, **options))
+
+
+def _is_aio(target: object, aio_type: type, sync_type: type, function: str) -> bool:
+    """Whether `target` is grpc.aio's kind of object or grpc's; TypeError when it is neither."""
+    if isinstance(target, aio_type):
+        return True
+    if isinstance(target, sync_type):
+        return False
+    raise TypeError(
+        f"{function}(): expected a grpc.{sync_type.__name__} or grpc.aio.{aio_type.__name__}, "
+        f"got {type(target).__name__}"
+    )
 
 
 def _options(arguments: dict) -> dict:
