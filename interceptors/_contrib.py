@@ -19,7 +19,10 @@ out with OTEL_PYTHON_DISABLED_INSTRUMENTATIONS.
 Contrib marks what it instrumented: each instrumentor is a singleton whose instance says
 `_is_instrumented_by_opentelemetry` once instrument() ran, and its per-object forms (instrument_app,
 instrument_client) set the same attribute on the app or client. The check runs when kubetrace
-instruments an object (a server, a channel, a middleware, a client), never per call. An HTTP server
+instruments an object (a server, a channel, a middleware, a client), never per call. For grpc,
+requests, urllib3 and httpx it reads the instrumentor's switch, which patches the library's
+constructors or classes: a server or channel made before the switch was turned on counts as contrib's
+too (under opentelemetry-instrument the instrumentors are on before the program's code runs). An HTTP server
 instrumentation that wraps the framework's app from outside has its server span current when
 kubetrace's innermost wrapper runs (outer_server_span, for zero-code tracing's framework hooks).
 """
