@@ -14,60 +14,38 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "${here}/.." && pwd)"
+# shellcheck source=_gobuild.sh
+source "${here}/_gobuild.sh"
+tag=build-otelcol
 force=0
 names=()
 for arg in "$@"; do
     case "${arg}" in
         --force) force=1 ;;
         otelcol | k8scheck) names+=("${arg}") ;;
-        *) echo "build-otelcol: unknown argument ${arg}; want --force, otelcol, k8scheck" >&2; exit 2 ;;
+        *) echo "${tag}: unknown argument ${arg}; want --force, otelcol, k8scheck" >&2; exit 2 ;;
     esac
 done
 [[ ${#names[@]} -gt 0 ]] || names=(otelcol k8scheck)
 
-fresh() {
-    local out="$1" moddir="$2" src
-    [[ -x "${out}" ]] || return 1
-    for src in "${moddir}/go.mod" "${moddir}/go.sum" "${moddir}"/*.go; do
-        [[ "${out}" -nt "${src}" ]] || return 1
-    done
-}
-
 build() {
-    local name="$1" moddir="${here}/$1" out="$2" start version tmp
+    local name="$1" moddir="${here}/$1" out="$2" start version
     start=$(date +%s)
-    if [[ ${force} -eq 0 ]] && fresh "${out}" "${moddir}"; then
-        echo "build-otelcol: up to date: ${out} (0s)"
+    if [[ ${force} -eq 0 ]] && fresh "${out}" "${moddir}/go.mod" "${moddir}/go.sum" "${moddir}"/*.go; then
+        up_to_date "${out}"
         return 0
     fi
-    if ! command -v go >/dev/null 2>&1; then
-        echo "build-otelcol: 'go' not found on PATH; install Go >= 1.26 to build ${name}" >&2
-        exit 127
-    fi
-    mkdir -p "$(dirname "${out}")"
+    require_go 1.26 "${name}"
     # The collector release (otelcol) or the kustomize API version (k8scheck), for --version.
     case "${name}" in
         otelcol) version="$(cd "${moddir}" && go list -m -f '{{.Version}}' go.opentelemetry.io/collector/otelcol)" ;;
         *) version="$(cd "${moddir}" && go list -m -f '{{.Version}}' sigs.k8s.io/kustomize/api)" ;;
     esac
-    echo "build-otelcol: building ${name} (${version}) with $(go version | awk '{print $3}') -> ${out}"
-    tmp="${out}.tmp.$$"
-    trap 'rm -f "${tmp}"' EXIT
-    (cd "${moddir}" && go build -trimpath -ldflags "-s -w -X main.version=${version}" -o "${tmp}" .)
-    mv -f "${tmp}" "${out}"
-    trap - EXIT
-    echo "build-otelcol: built ${out} in $(($(date +%s) - start))s"
+    echo "${tag}: building ${name} (${version}) with $(go version | awk '{print $3}') -> ${out}"
+    (cd "${moddir}" && go_build_into "${out}" -ldflags "-s -w -X main.version=${version}" .)
 }
 
-case " ${GOFLAGS:-} " in
-    *" -mod="*) ;;
-    *) export GOFLAGS="${GOFLAGS:+${GOFLAGS} }-mod=mod" ;;
-esac
-case " ${GOFLAGS} " in
-    *" -buildvcs="*) ;;
-    *) export GOFLAGS="${GOFLAGS} -buildvcs=false" ;;
-esac
-
+go_flags
 for name in "${names[@]}"; do
     case "${name}" in
         otelcol) build otelcol "${KUBETRACE_OTELCOL_BIN:-${repo}/.build/bin/otelcol}" ;;
