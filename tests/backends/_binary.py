@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 from pathlib import Path
+
+from testkit.gobuild import BuildError, is_fresh, run_build
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO_ROOT / "collector-config"
@@ -21,20 +22,9 @@ _lock = threading.Lock()
 _built: dict[Path, Path] = {}
 
 
-class BuildError(RuntimeError):
-    """build-jaeger.sh failed; the message carries the tail of its output."""
-
-
 def _binary_path() -> Path:
     override = os.environ.get("KUBETRACE_JAEGER_BIN")
     return Path(override).resolve() if override else DEFAULT_BINARY
-
-
-def _fresh(binary: Path) -> bool:
-    if not (binary.is_file() and os.access(binary, os.X_OK)):
-        return False
-    mtime = binary.stat().st_mtime
-    return all(mtime > (BUILD_MODULE / name).stat().st_mtime for name in ("go.mod", "go.sum"))
 
 
 def jaeger_binary(build: bool = True) -> Path | None:
@@ -49,7 +39,7 @@ def jaeger_binary(build: bool = True) -> Path | None:
     with _lock:
         if binary in _built:
             return _built[binary]
-        if _fresh(binary):
+        if is_fresh(binary, (BUILD_MODULE / "go.mod", BUILD_MODULE / "go.sum")):
             _built[binary] = binary
             return binary
         if not build or shutil.which("go") is None:
@@ -68,20 +58,4 @@ def run_build_script(script: Path, env: dict[str, str], timeout_s: float, *args:
 
     Raises BuildError with the tail of its output when it fails or outlasts `timeout_s`.
     """
-    try:
-        proc = subprocess.run(
-            ["bash", str(script), *args],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise BuildError(f"{script.name} did not finish in {timeout_s:.0f}s") from exc
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.splitlines()[-40:])
-        raise BuildError(f"{script.name} failed (exit {proc.returncode}):\n{tail}")
+    run_build(["bash", str(script), *args], cwd=REPO_ROOT, env=env, timeout_s=timeout_s)

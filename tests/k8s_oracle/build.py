@@ -12,34 +12,27 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = MODULE_DIR.parents[1]
+if __name__ == "__main__":  # run as a script: testkit is found as pytest finds it, under tests/
+    sys.path.insert(0, str(MODULE_DIR.parent))
+
+from testkit.gobuild import BuildError, is_fresh, run_build  # noqa: E402
+
 BINARY = REPO_ROOT / ".build" / "bin" / "k8s-oracle"
 BUILD_TIMEOUT_S = float(os.environ.get("KUBETRACE_K8S_ORACLE_BUILD_TIMEOUT", "1800"))
-
-
-class BuildError(RuntimeError):
-    """`go build` failed or timed out; the message carries the tail of its output."""
 
 
 def _sources() -> list[Path]:
     return [MODULE_DIR / "go.mod", MODULE_DIR / "go.sum", *sorted(MODULE_DIR.glob("*.go"))]
 
 
-def is_fresh(binary: Path = BINARY) -> bool:
-    if not (binary.is_file() and os.access(binary, os.X_OK)):
-        return False
-    mtime = binary.stat().st_mtime
-    return all(mtime > src.stat().st_mtime for src in _sources() if src.exists())
-
-
 def build_oracle(force: bool = False, binary: Path = BINARY) -> Path:
     """Return the oracle's path, building it first when missing or stale (or when force)."""
-    if not force and is_fresh(binary):
+    if not force and is_fresh(binary, _sources()):
         return binary
     go = shutil.which("go")
     if go is None:
@@ -49,26 +42,18 @@ def build_oracle(force: bool = False, binary: Path = BINARY) -> Path:
     env = dict(os.environ)
     if "-buildvcs" not in env.get("GOFLAGS", ""):
         env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -buildvcs=false").strip()
-    cmd = [go, "build", "-trimpath", "-o", str(tmp), "."]
     try:
-        proc = subprocess.run(
-            cmd,
+        run_build(
+            [go, "build", "-trimpath", "-o", str(tmp), "."],
             cwd=MODULE_DIR,
             env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=BUILD_TIMEOUT_S,
-            check=False,
+            timeout_s=BUILD_TIMEOUT_S,
         )
-    except subprocess.TimeoutExpired as exc:
+        if not tmp.is_file():
+            raise BuildError(f"go build in {MODULE_DIR} succeeded but wrote no {tmp}")
+    except BuildError:
         tmp.unlink(missing_ok=True)
-        raise BuildError(f"go build of {MODULE_DIR} did not finish in {BUILD_TIMEOUT_S:.0f}s") from exc
-    if proc.returncode != 0 or not tmp.is_file():
-        tmp.unlink(missing_ok=True)
-        tail = "\n".join(proc.stdout.splitlines()[-40:])
-        raise BuildError(f"{' '.join(cmd)} failed in {MODULE_DIR} (exit {proc.returncode}):\n{tail}")
+        raise
     os.replace(tmp, binary)  # atomic: a concurrent reader sees the old binary or the new one
     return binary
 
