@@ -1,6 +1,6 @@
 """An https endpoint is never spoken to in plaintext, whatever a lower source said about `insecure`.
 
-The collector here listens only with TLS (a throwaway self-signed certificate made by the test),
+The collector here listens only with TLS (a certificate from a throwaway CA made by the test),
 behind a loopback relay that records the first bytes of every connection the exporter opens: a
 TLS connection starts with a handshake record (0x16 0x03), plaintext HTTP/2 with its "PRI *"
 preface and plaintext HTTP/1.1 with "POST". The tests export through the real OTLP exporters and
@@ -9,27 +9,15 @@ assert that spans arrived and that no connection was ever plaintext.
 
 from __future__ import annotations
 
-import datetime
-import http.server
-import ipaddress
-import socket
-import ssl
-import threading
-from concurrent import futures
-from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from opentelemetry import trace
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from testkit.certs import make_pki
+from testkit.otlp import CaptureReceiver, Tls
+from testkit.relay import Relay
 
 import tracing
-from kubetrace_cli.receiver import decode
 from tracing.config import resolve
 
 _TLS_RECORD = b"\x16\x03"
@@ -41,154 +29,38 @@ def _no_setup_leaks():
     tracing.shutdown(timeout_ms=2000)
 
 
-@dataclass(frozen=True)
-class Certificate:
-    cert_pem: bytes
-    key_pem: bytes
-    cert_path: Path
+@pytest.fixture(scope="module")
+def pki():
+    return make_pki()
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> Certificate:
-    """A self-signed certificate for 127.0.0.1, valid for a day, made for this run only."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubetrace test collector")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    path = tmp_path_factory.mktemp("tls") / "collector.pem"
-    path.write_bytes(cert_pem)
-    return Certificate(cert_pem, key_pem, path)
-
-
-class Relay:
-    """A loopback TCP relay that records the first bytes each connection sends, then forwards both ways."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.first_bytes: list[bytes] = []
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self._threads: list[threading.Thread] = []
-        self._sockets: list[socket.socket] = []
-        self._stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stopped:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            self._sockets += [client, upstream]
-            self._start(self._pipe, client, upstream, True)
-            self._start(self._pipe, upstream, client, False)
-
-    def _start(self, *args) -> None:
-        thread = threading.Thread(target=args[0], args=args[1:], daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket, record: bool) -> None:
-        first = record
-        try:
-            while data := source.recv(65536):
-                if first:
-                    self.first_bytes.append(data[:16])
-                    first = False
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._server.close()
-        for s in self._sockets:
-            s.close()
-        for thread in self._threads:
-            thread.join(5)
-
-
-class _Collector(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self):
-        self.spans: list = []
-        self.arrived = threading.Event()
-
-    def Export(self, request, context):
-        self.spans += decode(request, "grpc")
-        self.arrived.set()
-        return trace_service_pb2.ExportTraceServiceResponse()
+def ca_path(pki, tmp_path_factory) -> Path:
+    """The CA the exporter is told to trust (OTEL_EXPORTER_OTLP_CERTIFICATE)."""
+    path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    path.write_bytes(pki.ca)
+    return path
 
 
 @pytest.fixture
-def tls_grpc_collector(certificate):
-    """An OTLP/gRPC collector that accepts only TLS, behind a Relay: (collector, relay)."""
-    collector = _Collector()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, server)
-    credentials = grpc.ssl_server_credentials([(certificate.key_pem, certificate.cert_pem)])
-    port = server.add_secure_port("127.0.0.1:0", credentials)
-    server.start()
-    relay = Relay(port)
-    yield collector, relay
-    relay.stop()
-    server.stop(grace=None)
+def tls_collector(pki):
+    """An OTLP collector, gRPC and HTTP, that accepts only TLS."""
+    with CaptureReceiver(Tls(pki.server_cert, pki.server_key)) as collector:
+        yield collector
 
 
 @pytest.fixture
-def tls_http_collector(certificate, tmp_path):
-    """An OTLP/HTTP collector that accepts only TLS (HTTPS), behind a Relay: (collector, relay)."""
-    collector = _Collector()
+def tls_grpc_collector(tls_collector):
+    """The collector's OTLP/gRPC port behind a Relay: (collector, relay)."""
+    with Relay(tls_collector.grpc_endpoint) as relay:
+        yield tls_collector, relay
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            collector.spans += decode(trace_service_pb2.ExportTraceServiceRequest.FromString(body), "http")
-            collector.arrived.set()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
 
-        def log_message(self, *args):
-            pass
-
-    key_path = tmp_path / "key.pem"
-    key_path.write_bytes(certificate.key_pem)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate.cert_path, key_path)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    relay = Relay(server.server_address[1])
-    yield collector, relay
-    relay.stop()
-    server.shutdown()
-    server.server_close()
+@pytest.fixture
+def tls_http_collector(tls_collector):
+    """The collector's OTLP/HTTP (HTTPS) port behind a Relay: (collector, relay)."""
+    with Relay(tls_collector.http_endpoint.split("/")[2]) as relay:
+        yield tls_collector, relay
 
 
 def _kubernetes_file(tmp_path: Path) -> Path:
@@ -201,12 +73,13 @@ def _kubernetes_file(tmp_path: Path) -> Path:
     return path
 
 
-def _export_one_span_and_check(collector: _Collector, relay: Relay, handle: tracing.Tracing) -> None:
+def _export_one_span_and_check(collector: CaptureReceiver, relay: Relay, handle: tracing.Tracing) -> None:
     span = trace.get_tracer("tls-test").start_span("over-tls")
     span.end()
     handle.force_flush(10000)
-    assert collector.arrived.wait(10), f"no span arrived; connections began with {relay.first_bytes}"
-    assert [s.name for s in collector.spans] == ["over-tls"]
+    spans = collector.wait_for_spans(1, timeout=10)
+    assert spans, f"no span arrived; connections began with {relay.first_bytes}"
+    assert [s.name for s in spans] == ["over-tls"]
     assert relay.first_bytes, "the exporter never connected through the relay"
     plaintext = [b for b in relay.first_bytes if not b.startswith(_TLS_RECORD)]
     assert plaintext == [], f"plaintext connections to an https endpoint: {plaintext}"
@@ -214,13 +87,13 @@ def _export_one_span_and_check(collector: _Collector, relay: Relay, handle: trac
 
 @pytest.mark.parametrize("explicit_insecure", [None, "true"])
 def test_env_https_endpoint_over_a_kubernetes_file_exports_over_tls_only(
-    tls_grpc_collector, certificate, tmp_path, monkeypatch, caplog, explicit_insecure
+    tls_grpc_collector, ca_path, tmp_path, monkeypatch, caplog, explicit_insecure
 ):
     """Issue 13, defect 4: the file's implied insecure does not travel to the environment's endpoint."""
     collector, relay = tls_grpc_collector
     monkeypatch.setenv("KUBETRACE_CONFIG", str(_kubernetes_file(tmp_path)))
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"https://127.0.0.1:{relay.port}")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(certificate.cert_path))
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(ca_path))
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20s3cret")
     if explicit_insecure:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", explicit_insecure)
@@ -231,25 +104,23 @@ def test_env_https_endpoint_over_a_kubernetes_file_exports_over_tls_only(
     assert (ignored in caplog.text) == bool(explicit_insecure)
 
 
-def test_an_insecure_argument_never_makes_an_https_endpoint_plaintext(
-    tls_grpc_collector, certificate, caplog
-):
+def test_an_insecure_argument_never_makes_an_https_endpoint_plaintext(tls_grpc_collector, ca_path, caplog):
     collector, relay = tls_grpc_collector
     handle = tracing.setup(
-        endpoint=f"https://127.0.0.1:{relay.port}", insecure=True, certificate=str(certificate.cert_path)
+        endpoint=f"https://127.0.0.1:{relay.port}", insecure=True, certificate=str(ca_path)
     )
     _export_one_span_and_check(collector, relay, handle)
     assert "setup(): insecure: true is ignored: the endpoint https://127.0.0.1:" in caplog.text
 
 
 def test_http_protobuf_to_an_https_endpoint_over_a_kubernetes_file_exports_over_tls_only(
-    tls_http_collector, certificate, tmp_path, monkeypatch
+    tls_http_collector, ca_path, tmp_path, monkeypatch
 ):
     collector, relay = tls_http_collector
     monkeypatch.setenv("KUBETRACE_CONFIG", str(_kubernetes_file(tmp_path)))
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"https://127.0.0.1:{relay.port}")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(certificate.cert_path))
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(ca_path))
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
     handle = tracing.setup()
     _export_one_span_and_check(collector, relay, handle)
@@ -261,7 +132,7 @@ def test_the_relay_sees_plaintext_when_there_is_plaintext(tls_grpc_collector):
     handle = tracing.setup(endpoint=f"http://127.0.0.1:{relay.port}", timeout_ms=2000)
     trace.get_tracer("tls-test").start_span("plaintext").end()
     handle.force_flush(3000)
-    assert collector.spans == []
+    assert collector.spans() == []
     assert relay.first_bytes and all(b.startswith(b"PRI * HTTP/2.0") for b in relay.first_bytes)
 
 

@@ -4,16 +4,14 @@ gzip, and the per-attempt timeout."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from contextlib import contextmanager
 
 import grpc
 import pytest
 from opentelemetry import trace
 from testkit.certs import make_pki
 from testkit.otlp import CaptureReceiver, Reply, Tls
+from testkit.relay import Relay
 
 import tracing
 
@@ -35,6 +33,11 @@ def _endpoint(receiver: CaptureReceiver, protocol: str, tls: bool = False) -> st
     if protocol == "grpc":
         return f"{'https' if tls else 'http'}://{receiver.grpc_endpoint}"
     return receiver.http_endpoint
+
+
+def _address(receiver: CaptureReceiver, protocol: str) -> str:
+    """The receiver's host:port for `protocol`."""
+    return receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint.split("/")[2]
 
 
 def _emit(count: int = 20) -> None:
@@ -64,12 +67,14 @@ def test_headers_reach_the_receiver(protocol):
 def test_gzip_compresses_what_goes_on_the_wire(protocol):
     sizes = {}
     for compression in ("none", "gzip"):
-        with CaptureReceiver() as receiver, _counting_relay(receiver, protocol) as (endpoint, counted):
+        with CaptureReceiver() as receiver, Relay(_address(receiver, protocol)) as relay:
+            endpoint = f"http://{relay.address}" + ("" if protocol == "grpc" else "/v1/traces")
             handle = tracing.setup(endpoint=endpoint, protocol=protocol, compression=compression)
             _emit(500)
             assert handle.shutdown()
             assert len(receiver.spans()) == 500
-            sizes[compression] = counted()
+            time.sleep(0.1)  # the relay may still be forwarding the last bytes
+            sizes[compression] = relay.sent()
             if protocol == "http/protobuf":
                 assert {r.compressed for r in receiver.received} == {compression == "gzip"}
     assert sizes["gzip"] * 4 < sizes["none"], sizes
@@ -126,56 +131,3 @@ def test_the_timeout_bounds_each_attempt(protocol):
         (_, first), (_, second) = receiver.attempts
         assert len(receiver.spans()) == 5
     assert second - first < 1.8  # the first attempt was given up after 300 ms, not answered at 2 s
-
-
-@contextmanager
-def _counting_relay(receiver: CaptureReceiver, protocol: str):
-    """A loopback TCP relay in front of the receiver that counts the bytes the client sends."""
-    target = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint.split("/")[2]
-    host, port = target.rsplit(":", 1)
-    listener = socket.create_server(("127.0.0.1", 0))
-    sent = [0]
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def pump(src: socket.socket, dst: socket.socket, count: bool) -> None:
-        try:
-            while data := src.recv(65536):
-                if count:
-                    with lock:
-                        sent[0] += len(data)
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                continue
-            upstream = socket.create_connection((host, int(port)))
-            threading.Thread(target=pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=pump, args=(upstream, client, False), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    address = f"127.0.0.1:{listener.getsockname()[1]}"
-    endpoint = f"http://{address}" if protocol == "grpc" else f"http://{address}/v1/traces"
-
-    def counted() -> int:
-        time.sleep(0.1)
-        with lock:
-            return sent[0]
-
-    try:
-        yield endpoint, counted
-    finally:
-        stop.set()
-        listener.close()
