@@ -1,4 +1,5 @@
-"""Fixtures every suite shares: an in-memory span recorder and W3C propagators."""
+"""Fixtures every suite shares: an in-memory span recorder, W3C propagators, an OTLP receiver, a
+shutdown after tests that call tracing.setup(), and a throwaway certificate authority."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
+from testkit.certs import make_pki
 
 import tracing
 from kubetrace_cli.receiver import OtlpReceiver
@@ -69,3 +71,17 @@ def otlp_receiver():
     """An in-process OTLP receiver (gRPC + HTTP) on free loopback ports, stopped after the test."""
     with OtlpReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture
+def no_setup_leaks():
+    """For a module whose tests call tracing.setup() (`pytestmark = pytest.mark.usefixtures(...)`):
+    whatever a test set up is shut down after it, so the next one starts from nothing."""
+    yield
+    tracing.shutdown(timeout_ms=2000)
+
+
+@pytest.fixture(scope="session")
+def pki():
+    """A throwaway certificate authority with a server certificate for 127.0.0.1 and a client one."""
+    return make_pki()

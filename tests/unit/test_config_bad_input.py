@@ -191,7 +191,7 @@ BAD_FILES = [
 ]
 
 # A whole test run must not hang on a file that blocks: each case answers at once or fails here.
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_setup_leaks")]
 
 
 @pytest.fixture
@@ -201,12 +201,6 @@ def clean_env(monkeypatch):
         if name.startswith(("OTEL_", "KUBETRACE_")):
             monkeypatch.delenv(name)
     return monkeypatch
-
-
-@pytest.fixture(autouse=True)
-def _no_setup_leaks():
-    yield
-    tracing.shutdown(timeout_ms=2000)
 
 
 def _made(tmp_path: Path, case: BadFile) -> Path:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from opentelemetry import trace
-from testkit.certs import make_pki
 from testkit.otlp import CaptureReceiver, Tls
 from testkit.relay import Relay
 
@@ -23,15 +22,7 @@ from tracing.config import resolve
 _TLS_RECORD = b"\x16\x03"
 
 
-@pytest.fixture(autouse=True)
-def _no_setup_leaks():
-    yield
-    tracing.shutdown(timeout_ms=2000)
-
-
-@pytest.fixture(scope="module")
-def pki():
-    return make_pki()
+pytestmark = pytest.mark.usefixtures("no_setup_leaks")
 
 
 @pytest.fixture(scope="module")

@@ -24,11 +24,7 @@ from tracing._lean import LeanTracerProvider
 from tracing.config import resolve
 from tracing.export._record import estimated_bytes
 
-
-@pytest.fixture(autouse=True)
-def _no_setup_leaks():
-    yield
-    tracing.shutdown(timeout_ms=2000)
+pytestmark = pytest.mark.usefixtures("no_setup_leaks")
 
 
 def _spans(count: int, name: str = "op") -> None:

@@ -135,10 +135,7 @@ def limits(monkeypatch):
         monkeypatch.setenv(name, value)
 
 
-@pytest.fixture(autouse=True)
-def _no_setup_leaks():
-    yield
-    tracing.shutdown(timeout_ms=2000)
+pytestmark = pytest.mark.usefixtures("no_setup_leaks")
 
 
 def _run_sdk(resource, exporter) -> None:

@@ -9,7 +9,6 @@ import time
 import grpc
 import pytest
 from opentelemetry import trace
-from testkit.certs import make_pki
 from testkit.otlp import CaptureReceiver, Reply, Tls
 from testkit.relay import Relay
 
@@ -18,15 +17,7 @@ import tracing
 PROTOCOLS = ["grpc", "http/protobuf"]
 
 
-@pytest.fixture(autouse=True)
-def _no_setup_leaks():
-    yield
-    tracing.shutdown(timeout_ms=2000)
-
-
-@pytest.fixture(scope="module")
-def pki():
-    return make_pki()
+pytestmark = pytest.mark.usefixtures("no_setup_leaks")
 
 
 def _endpoint(receiver: CaptureReceiver, protocol: str, tls: bool = False) -> str:

@@ -21,10 +21,7 @@ def receiver(otlp_receiver):
     return otlp_receiver
 
 
-@pytest.fixture(autouse=True)
-def _no_setup_leaks():
-    yield
-    tracing.shutdown(timeout_ms=2000)
+pytestmark = pytest.mark.usefixtures("no_setup_leaks")
 
 
 def _emit(name: str = "op") -> str:
