@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "burst.py"
+from testkit.benchmark import run_benchmark
 
 
 def test_quick_burst_reports_every_variant_and_ends_with_the_result_line():
-    run = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick"], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.strip().splitlines()
+    lines = run_benchmark("burst.py", "--quick")
     rows = [line.split()[:2] for line in lines[2:-1]]
     assert rows == [
         ["kubetrace", "grpc"],

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from testkit.benchmark import run_benchmark
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "capacity.py"
 VARIANTS = ["uninstrumented", "kubetrace 100%", "upstream 100%", "kubetrace 1%", "upstream 1%"]
 ROW = re.compile(
     r"(?P<variant>uninstrumented|kubetrace 100%|upstream 100%|kubetrace 1%|upstream 1%)\s+"
@@ -21,14 +18,7 @@ ROW = re.compile(
 
 @functools.cache  # one run per server serves every test below
 def _quick(server: str) -> list[str]:
-    run = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--protocols", server],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    return run.stdout.strip().splitlines()
+    return run_benchmark("capacity.py", "--quick", "--protocols", server)
 
 
 @pytest.mark.parametrize("server", ["grpc", "aio", "wsgi", "asgi"])

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "grpc_overhead.py"
+from testkit.benchmark import run_benchmark
 
 
 def test_benchmark_quick_run_exports_every_sampled_span_and_prints_the_result_line():
-    run = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick"], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.strip().splitlines()
+    lines = run_benchmark("grpc_overhead.py", "--quick")
     assert re.fullmatch(
         r"RESULT grpc sampled_ratio=(-?\d+\.\d+|nan) unsampled_ratio=(-?\d+\.\d+|nan)", lines[-1]
     ), lines[-1]
@@ -26,12 +19,7 @@ def test_benchmark_quick_run_exports_every_sampled_span_and_prints_the_result_li
 
 
 def test_breakdown_quick_run_prints_every_variant():
-    breakdown = BENCHMARK.with_name("grpc_breakdown.py")
-    run = subprocess.run(
-        [sys.executable, str(breakdown), "--quick"], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr
-    rows = [line.split("  ")[0].strip() for line in run.stdout.strip().splitlines()[2:]]
+    rows = [line.split("  ")[0].strip() for line in run_benchmark("grpc_breakdown.py", "--quick")[2:]]
     assert rows == [
         "bare",
         "again",

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "http_overhead.py"
+from testkit.benchmark import run_benchmark
 
 
 def test_quick_benchmark_run_ends_with_the_result_line():
-    proc = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--rounds", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
+    lines = run_benchmark("http_overhead.py", "--quick", "--rounds", "1")
     assert re.fullmatch(
         r"RESULT http sampled_ratio=(-?\d+\.\d{3}|nan) unsampled_ratio=(-?\d+\.\d{3}|nan)", lines[-1]
     ), lines[-1]
