@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+
+from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode
@@ -30,3 +33,28 @@ def record_failure(span: Span, exc: BaseException) -> None:
         return
     span.record_exception(exc)
     span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+
+
+class CurrentSpan:
+    """`with CurrentSpan(starter, start):` runs the block in a new span, current under the current
+    context, that ends when the block does; an exception leaving the block marks it failed and goes
+    on unchanged."""
+
+    __slots__ = ("_span", "_start", "_starter", "_token")
+
+    def __init__(self, starter: SpanStarter, start: Start):
+        self._starter = starter
+        self._start = start
+
+    def __enter__(self) -> Span:
+        self._span, active = start_span(self._starter, self._start, None)
+        self._token = context_api.attach(active)
+        return self._span
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None:
+            record_failure(self._span, exc)
+        context_api.detach(self._token)
+        self._span.end()

@@ -15,7 +15,7 @@ from opentelemetry.util.types import AttributeValue
 from .._starter import SpanStarter
 from ..instrumentation import Start
 from ._generators import aiterate_in_span, iterate_in_span
-from ._lifecycle import record_failure, start_span
+from ._lifecycle import CurrentSpan
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -79,16 +79,8 @@ def _wrapper_for(fn: Callable[..., Any]) -> Callable[[Any, SpanStarter, Start], 
 def _wrap_function(fn: Callable[..., Any], starter: SpanStarter, start: Start) -> Callable[..., Any]:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        span, active = start_span(starter, start, None)
-        token = context_api.attach(active)
-        try:
+        with CurrentSpan(starter, start):
             return fn(*args, **kwargs)
-        except BaseException as exc:
-            record_failure(span, exc)
-            raise
-        finally:
-            context_api.detach(token)
-            span.end()
 
     return call
 
@@ -96,16 +88,8 @@ def _wrap_function(fn: Callable[..., Any], starter: SpanStarter, start: Start) -
 def _wrap_coroutine(fn: Callable[..., Any], starter: SpanStarter, start: Start) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def call(*args: Any, **kwargs: Any) -> Any:
-        span, active = start_span(starter, start, None)
-        token = context_api.attach(active)
-        try:
+        with CurrentSpan(starter, start):
             return await fn(*args, **kwargs)
-        except BaseException as exc:
-            record_failure(span, exc)
-            raise
-        finally:
-            context_api.detach(token)
-            span.end()
 
     return call
 
