@@ -11,14 +11,14 @@ import os
 
 from .._errors import ConfigError, Problem
 from .._files import UnreadableFile, read_config_file
-from ._jsoncheck import Checker, decode, join, show
+from ._jsoncheck import Checker, Named, decode, join, show
 from ._merge import Written, merge
 from ._model import PROBABILISTIC, RATE_LIMITING, Strategies
 
 _TOP_FIELDS = ("default_strategy", "service_strategies")
 _DEFAULT_FIELDS = ("type", "param", "operation_strategies")
-_SERVICE_FIELDS = ("service", *_DEFAULT_FIELDS)
-_OPERATION_FIELDS = ("operation", "type", "param")
+_SERVICES = Named("service", ("service", *_DEFAULT_FIELDS), "the service name (OTEL_SERVICE_NAME)")
+_OPERATIONS = Named("operation", ("operation", "type", "param"), "the operation (span) name")
 _INT32_MAX = 2**31 - 1  # Jaeger stores maxTracesPerSecond as int32
 _EXPECTED = 'a JSON object like {"default_strategy": {"type": "probabilistic", "param": 0.001}}'
 
@@ -63,17 +63,8 @@ def validate_strategies_file(path: str | os.PathLike[str]) -> str:
 
 def _services(check: Checker, value: object) -> list[tuple[str, Written]]:
     items = check.array(value, "service_strategies") if value is not None else []
-    out, first_at = [], {}
-    for i, item in enumerate(items or ()):
-        path = f"service_strategies[{i}]"
-        obj = check.mapping(item, path, _SERVICE_FIELDS)
-        if obj is None:
-            continue
-        name = check.string(obj, "service", path, "the service name (OTEL_SERVICE_NAME)")
-        if name in first_at:
-            check.add(join(path, "service"), f'duplicate service "{name}", also at {first_at[name]}')
-        elif name is not None:
-            first_at[name] = path
+    out = []
+    for path, obj, name in check.named_objects(items or [], "service_strategies", _SERVICES):
         written = _written(check, obj, path)
         if name is not None and written is not None:
             out.append((name, written))
@@ -94,17 +85,8 @@ def _operations(check: Checker, value: object, path: str) -> tuple[tuple[str, fl
     items = check.array(value, path)
     if items is None:
         return None
-    out, first_at, before = [], {}, len(check.problems)
-    for i, item in enumerate(items):
-        at = f"{path}[{i}]"
-        obj = check.mapping(item, at, _OPERATION_FIELDS)
-        if obj is None:
-            continue
-        name = check.string(obj, "operation", at, "the operation (span) name")
-        if name in first_at:
-            check.add(join(at, "operation"), f'duplicate operation "{name}", also at {first_at[name]}')
-        elif name is not None:
-            first_at[name] = at
+    out, before = [], len(check.problems)
+    for at, obj, name in check.named_objects(items, path, _OPERATIONS):
         _, probability = _type_and_param(check, obj, at, (PROBABILISTIC,))
         if name is not None and probability is not None:
             out.append((name, probability))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from .._errors import ConfigError, Problem
 from .._files import UnreadableFile, loads_json
@@ -65,6 +66,14 @@ def join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+class Named(NamedTuple):
+    """Objects of an array named by a field whose value must be unique in the array."""
+
+    key: str  # the naming field
+    fields: tuple[str, ...]  # every field an object may have
+    required: str  # what belongs in the naming field, for messages
+
+
 class Checker:
     """Walks decoded JSON; each method returns the checked value, or None after recording a problem."""
 
@@ -99,6 +108,22 @@ class Checker:
             self.add(path, f"must be an array, got {type_name(value)}")
             return None
         return value
+
+    def named_objects(self, items: list, path: str, named: Named) -> Iterator[tuple[str, dict, str | None]]:
+        """Each object of the array `items` at `path`: its path, itself and its name (None when the
+        name is missing or bad). A name seen before is a problem where it repeats."""
+        first_at: dict[str, str] = {}
+        for i, item in enumerate(items):
+            at = f"{path}[{i}]"
+            obj = self.mapping(item, at, named.fields)
+            if obj is None:
+                continue
+            name = self.string(obj, named.key, at, named.required)
+            if name in first_at:
+                self.add(join(at, named.key), f'duplicate {named.key} "{name}", also at {first_at[name]}')
+            elif name is not None:
+                first_at[name] = at
+            yield at, obj, name
 
     def string(self, obj: dict, key: str, path: str, required: str) -> str | None:
         """A non-empty string field; `required` says what belongs there when it is missing."""
