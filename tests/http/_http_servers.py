@@ -1,4 +1,5 @@
-"""Real HTTP servers on loopback for the tests: wsgiref (threaded) for WSGI, uvicorn for ASGI.
+"""Real HTTP servers on loopback for the tests: wsgiref (threaded, from testkit) for WSGI, uvicorn
+for ASGI.
 
 Each is a context manager that yields the base URL and stops the server (and its thread) on exit.
 """
@@ -11,33 +12,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import uvicorn
+from testkit.wsgi import wsgi_server
 
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a handler stuck on a half-closed stream must not block the test run
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def wsgi_server(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+__all__ = ["asgi_server", "wsgi_server"]
 
 
 @contextmanager

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import grpc
 import requests
 from opentelemetry import baggage
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
+from testkit.wsgi import wsgi_server
 
 from interceptors import grpc as kgrpc
 from interceptors.http import WsgiMiddleware, instrument_requests_session
@@ -140,11 +139,6 @@ def instrumented_session(provider) -> requests.Session:
     return instrument_requests_session(session, tracer_provider=provider)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @contextlib.contextmanager
 def wsgi_echo_server(provider, downstream: str | None = None) -> Iterator[str]:
     """A WSGI app behind our WsgiMiddleware on wsgiref, in a thread; yields its /echo URL. With
@@ -167,16 +161,9 @@ def wsgi_echo_server(provider, downstream: str | None = None) -> Iterator[str]:
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
-    server: WSGIServer = make_server(
-        "127.0.0.1", 0, WsgiMiddleware(app, tracer_provider=provider), handler_class=_QuietHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/echo"
+        with wsgi_server(WsgiMiddleware(app, tracer_provider=provider)) as base:
+            yield f"{base}/echo"
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
         if session is not None:
             session.close()
