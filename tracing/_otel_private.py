@@ -47,6 +47,7 @@ from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace import TracerProvider, sampling
 from opentelemetry.sdk.trace import _Span as SdkSpan
 from opentelemetry.trace import (
@@ -351,6 +352,8 @@ def _provider_resource() -> bool:
     before = provider.get_tracer("kubetrace-probe")
     replace_provider_resource(provider, Resource({"k": "2"}))
     made = provider.get_tracer("kubetrace-probe-2")
+    if not isinstance(made, SdkTracer):  # OTEL_SDK_DISABLED: the SDK hands out no-op tracers, no resource
+        return dict(provider.resource.attributes) == {"k": "2"}
     changed = dict(provider.resource.attributes) == dict(made.resource.attributes) == {"k": "2"}
     # an SDK that keeps its tracers updates the one made before; an older one leaves it to handed_out
     return changed and (before.resource is provider.resource or not hasattr(provider, "_update_resource"))

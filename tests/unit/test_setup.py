@@ -110,6 +110,17 @@ def test_disabled_sdk_is_a_working_noop_that_still_propagates(monkeypatch):
     assert handle.shutdown()
 
 
+def test_tracing_imports_in_a_process_started_with_the_sdk_disabled(monkeypatch):
+    # The import-time check of OpenTelemetry's private state probes an SDK TracerProvider, which
+    # hands out no-op tracers under OTEL_SDK_DISABLED: the check must still pass (the demo's
+    # disabled services failed to import tracing when it did not).
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    script = "import tracing; print(tracing.setup().provider)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "None"
+
+
 def test_the_incoming_trust_policy_is_configured_until_shutdown(receiver):
     assert CONFIGURED_TRUST.policy is TRUST_ALL
     handle = tracing.setup(endpoint=receiver.grpc_endpoint, trust_incoming="none")
