@@ -85,8 +85,8 @@ from ._otel_private import (
 )
 from ._starter import SpanStarter
 from .propagation import CONFIGURED_TRUST, METADATA_GETTER, METADATA_SETTER, Caller, TrustPolicy
-from .propagation._metadata_w3c import child_traceparent, remote_parent
 from .propagation._metadata_w3c import inject_metadata as _inject_metadata
+from .propagation._metadata_w3c import remote_parent
 
 current_context: Callable[[], Context] = current
 """The current Context (one C call: the runtime context's ContextVar.get)."""
@@ -335,9 +335,7 @@ class Instrumentation:
         self._trust, self.describe, self.message_events = trust_policy, describe, message_events
         # Attributes, not methods: asked on every request, where a method would add a Python frame.
         self.decide: Callable[[SpanContext | Context], SpanContext | int | None] = starter.decide
-        self.decide_client: Callable[[Context], str | SpanContext | int | None] = functools.partial(
-            child_traceparent, starter
-        )
+        self.decide_client: Callable[[Context], str | SpanContext | int | None] = starter.decide_client
 
     def decide_server(self, carrier: object, getter: Getter, request: object = None) -> Context | Incoming:
         """The decision for a call arriving with `carrier` (read through `getter`) under the trust
@@ -359,13 +357,13 @@ class Instrumentation:
                 parent, links = extracted, _NO_LINKS
             else:
                 parent, links = policy.parent_and_links(extracted, functools.partial(self._caller, request))
-            decided = self._starter.decide(parent)
+            decided = self._starter.decision(False, parent)
             if decided.__class__ is SpanContext:
                 return unsampled_context(decided, parent)
             return _incoming((parent, links, decided))
         if trusted is None:
             trusted = policy.trusts(functools.partial(self._caller, request))
-        decided = self._starter.decide(remote if trusted else INVALID_SPAN_CONTEXT)
+        decided = self._starter.decision(False, remote if trusted else INVALID_SPAN_CONTEXT)
         if decided.__class__ is SpanContext:  # non_recording_context(decided), inlined: every unsampled call
             span = NEW_SPAN(NonRecordingSpan)
             setattr(span, SPAN_CONTEXT_SLOT, decided)
