@@ -30,8 +30,8 @@ from testkit.otlp import CaptureReceiver
 
 import tracing
 import tracing._lean._span as lean_span_module
-from tracing import SpanStarter
 from tracing._lean import LeanSpan, LeanTracerProvider
+from tracing._starter import SpanStarter
 from tracing.export import ExportStats
 from tracing.export._encoder import Encoder
 from tracing.export._record import from_readable
