@@ -88,10 +88,20 @@ else:  # pragma: no cover - another runtime context was configured
     attach = context_api.attach
     detach = context_api.detach
 
-# The two span classes nearly every Context holds, whose span context is their `_context`: read by a
-# C-level getter, where get_span_context() is a Python call (checked below).
-PLAIN_SPANS = frozenset((NonRecordingSpan, SdkSpan))
+# The span classes nearly every Context holds, whose span context is their `_context`: read by a
+# C-level getter, where get_span_context() is a Python call (checked below for OpenTelemetry's two;
+# kubetrace's lean span adds itself, plain_span_class()).
+PLAIN_SPANS: set[type] = {NonRecordingSpan, SdkSpan}
 span_context_of: Callable[[Span], SpanContext] = operator.attrgetter("_context")
+
+
+def plain_span_class(cls: type) -> type:
+    """Count a span class of kubetrace's own, which keeps its span context in the slot `_context`
+    and returns it from get_span_context(), among PLAIN_SPANS."""
+    if "_context" not in getattr(cls, "__slots__", ()) or not issubclass(cls, Span):
+        raise TypeError(f"{cls.__name__}: a plain span keeps its SpanContext in the slot _context")
+    PLAIN_SPANS.add(cls)
+    return cls
 
 
 def span_context_in(context: Context | None) -> SpanContext:

@@ -70,6 +70,7 @@ from opentelemetry.util.types import AttributeValue
 from . import propagation
 from ._forced import FORCE_TRACE_HEADER, FORCE_TRACE_VALUE, FORCED_ATTRIBUTE, FORCED_KEY, marked
 from ._hooks import safe_invoke
+from ._lean import LeanSpan
 from ._otel_private import (
     NEW_SPAN,
     SPAN_CONTEXT_SLOT,
@@ -93,6 +94,7 @@ current_context: Callable[[], Context] = current
 
 _EMPTY = Context()
 _NO_LINKS: tuple[Link, ...] = ()
+_RECORDING_WHEN_STARTED = frozenset((SdkSpan, LeanSpan))
 
 __all__ = [
     "FORCED_ATTRIBUTE",
@@ -189,9 +191,10 @@ class Call:
 
     def __init__(self, span: Span, context: Context, owner: Instrumentation | None = None):
         self.span, self.context = span, context
-        # A span the SDK just started records (is_recording() would be a Python call to say so).
+        # A span the SDK or kubetrace's lean tracer just started records (is_recording() would be a
+        # Python call to say so).
         span_class = span.__class__
-        self.recording = recording = span_class is SdkSpan or (
+        self.recording = recording = span_class in _RECORDING_WHEN_STARTED or (
             span_class is not NonRecordingSpan and span.is_recording()
         )
         self._describe = owner.describe if owner is not None else None
