@@ -1,7 +1,7 @@
 """The sampled span in a tight loop, kubetrace against the OpenTelemetry SDK: the figures behind the
 lean span and the export encoder.
 
-    python benchmarks/export_loop.py            # ~1 minute on 2 cores
+    python benchmarks/export_loop.py            # about 10 seconds on 2 cores
     python benchmarks/export_loop.py --quick    # a few seconds: proves it runs, numbers are noise
 
 Two measurements, each the median over rounds of a per-span mean, the variants alternating in
