@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "export_loop.py"
+from testkit.benchmark import run_benchmark
 
 
 def test_quick_export_loop_measures_both_libraries_and_ends_with_the_result_line():
-    run = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick"], capture_output=True, text=True, timeout=120
-    )
-    assert run.returncode == 0, run.stderr  # it checks that every span reached the receiver
-    lines = run.stdout.strip().splitlines()
+    lines = run_benchmark("export_loop.py", "--quick")  # exits non-zero unless every span was delivered
     assert [line.split()[0] for line in lines[1:-1]] == ["span", "encode"]
     result = re.fullmatch(
         r"RESULT export_loop span_us=(\d+\.\d\d) sdk_span_us=(\d+\.\d\d)"
