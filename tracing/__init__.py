@@ -17,7 +17,6 @@ from ._hooks import safe_invoke
 from ._logging import JsonFormatter, correlate_logs
 from ._provider import Tracing, active, build_propagator, setup, shutdown
 from ._spans import Operation, operation, traced
-from ._starter import SpanStarter
 from .config import Settings, Sourced, resolve
 
 __version__ = "0.1.0"
@@ -29,7 +28,6 @@ __all__ = [
     "Problem",
     "Settings",
     "Sourced",
-    "SpanStarter",
     "Tracing",
     "__version__",
     "active",

@@ -52,7 +52,7 @@ def _bound(sampler: Sampler) -> int | None:
 
 
 def bound_for(bounds: Bounds, parent: tuple) -> int:
-    """The bound that applies under `parent` (a SpanContext). SpanStarter.decide() inlines this rule;
+    """The bound that applies under `parent` (a SpanContext). SpanStarter.decision() inlines this rule;
     the tests hold it to this function."""
     if not parent[IS_VALID]:
         return bounds[ROOT]

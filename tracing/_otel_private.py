@@ -21,6 +21,9 @@ matters kubetrace reads the state behind the API directly, here and nowhere else
   trace-id bounds; the SDK tracer's "enabled" flag (newer SDKs) and its span class;
 - the global propagator as the module global get_global_textmap() returns, and a composite
   propagator's parts (tracing/propagation/_metadata_w3c.py; _composite.py subclasses it);
+- the global tracer provider as the module global get_tracer_provider() returns once one is set
+  (None before), read by a C call where the function is two Python calls (it and typing.cast) on
+  every span decision of an instrumentation that uses the global provider, the default;
 - the guard that lets the global tracer provider be set once, re-armed by setup() after shutdown();
 - the SDK tracer provider's resource, replaced in a forked child (a service.instance.id of its own,
   tracing/_resource.py): the SDK has no public way to change it.
@@ -86,10 +89,20 @@ else:  # pragma: no cover - another runtime context was configured
     attach = context_api.attach
     detach = context_api.detach
 
-# The two span classes nearly every Context holds, whose span context is their `_context`: read by a
-# C-level getter, where get_span_context() is a Python call (checked below).
-PLAIN_SPANS = frozenset((NonRecordingSpan, SdkSpan))
+# The span classes nearly every Context holds, whose span context is their `_context`: read by a
+# C-level getter, where get_span_context() is a Python call (checked below for OpenTelemetry's two;
+# kubetrace's lean span adds itself, plain_span_class()).
+PLAIN_SPANS: set[type] = {NonRecordingSpan, SdkSpan}
 span_context_of: Callable[[Span], SpanContext] = operator.attrgetter("_context")
+
+
+def plain_span_class(cls: type) -> type:
+    """Count a span class of kubetrace's own, which keeps its span context in the slot `_context`
+    and returns it from get_span_context(), among PLAIN_SPANS."""
+    if "_context" not in getattr(cls, "__slots__", ()) or not issubclass(cls, Span):
+        raise TypeError(f"{cls.__name__}: a plain span keeps its SpanContext in the slot _context")
+    PLAIN_SPANS.add(cls)
+    return cls
 
 
 def span_context_in(context: Context | None) -> SpanContext:
@@ -199,6 +212,12 @@ def composite_parts(textmap: TextMapPropagator) -> Sequence[TextMapPropagator] |
 
 # --- the global tracer provider -------------------------------------------------------------------
 
+# get_tracer_provider() returns this module global once a provider is set (the proxy provider, or
+# OTEL_PYTHON_TRACER_PROVIDER's, while it is None): read through a C-level partial, None until then.
+global_tracer_provider: Callable[[], trace_api.TracerProvider | None] = functools.partial(
+    getattr, trace_api, "_TRACER_PROVIDER"
+)
+
 
 def rearm_global_tracer_provider() -> None:
     """Let set_tracer_provider() replace the global provider once more: the API allows one set per
@@ -258,6 +277,7 @@ def problems() -> list[str]:
     check(_composite_parts, "CompositePropagator._propagators")
     check(_provider_guard, "opentelemetry.trace._TRACER_PROVIDER_SET_ONCE._done")
     check(_provider_resource, "the SDK TracerProvider's resource in _resource, handed to its tracers")
+    check(_provider_global, "opentelemetry.trace._TRACER_PROVIDER as what get_tracer_provider() returns")
     return found
 
 
@@ -357,6 +377,14 @@ def _provider_resource() -> bool:
     changed = dict(provider.resource.attributes) == dict(made.resource.attributes) == {"k": "2"}
     # an SDK that keeps its tracers updates the one made before; an older one leaves it to handed_out
     return changed and (before.resource is provider.resource or not hasattr(provider, "_update_resource"))
+
+
+def _provider_global() -> bool:
+    # Without setting a provider (an import must not): the global exists, is None or a provider, and
+    # is what get_tracer_provider() reads and returns.
+    value = global_tracer_provider()
+    names = trace_api.get_tracer_provider.__code__.co_names
+    return (value is None or isinstance(value, trace_api.TracerProvider)) and "_TRACER_PROVIDER" in names
 
 
 def check() -> None:

@@ -12,8 +12,9 @@ once per span and the SDK builds the span as usual. Under a Context marked as a 
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from random import getrandbits as _random_bits
 
 from opentelemetry import trace as trace_api
@@ -43,6 +44,7 @@ from ._decisions import (
 )
 from ._forced import FORCED_ATTRIBUTE, FORCED_KEY
 from ._otel_private import (
+    BAGGAGE_KEY,
     FLAGS,
     IS_REMOTE,
     IS_VALID,
@@ -53,11 +55,14 @@ from ._otel_private import (
     TRACE_ID,
     TRACE_STATE,
     current,
+    global_textmap,
+    global_tracer_provider,
     new,
     span_context_in,
     span_context_of,
     tracer_enabled,
 )
+from .propagation._metadata_w3c import W3C_ONLY
 
 _DROP, _SAMPLE = Decision.DROP, Decision.RECORD_AND_SAMPLE
 _FORCED_ONLY = {FORCED_ATTRIBUTE: True}
@@ -109,6 +114,7 @@ class _Bound:
         "bounds",
         "enabled",
         "ids",
+        "key",
         "lean",
         "provider",
         "random_ids",
@@ -119,7 +125,7 @@ class _Bound:
     )
 
     def __init__(self, provider: trace_api.TracerProvider, scope: str, version: str):
-        self.provider = provider
+        self.provider = self.key = provider
         self.tracer = provider.get_tracer(scope, version)
         self.sampler = self.ids = self.replay = self.bounds = None
         self.enabled = True
@@ -155,25 +161,37 @@ class SpanStarter:
     calls tracer.start_span, which still propagates the parent context.
     """
 
-    __slots__ = ("_bound", "_fixed", "_scope", "_version")
+    __slots__ = ("_bound", "_fixed", "_scope", "_version", "decide", "decide_client")
 
     def __init__(
         self, scope: str, version: str = "", tracer_provider: trace_api.TracerProvider | None = None
     ):
         self._scope, self._version, self._fixed = scope, version, tracer_provider
         self._bound: _Bound | None = None
+        # decision()'s two forms as callables for those who hold one (Instrumentation.decide and
+        # decide_client): C-level partials, one Python call each. Code of the core calls decision().
+        self.decide: Callable[[SpanContext | Context], SpanContext | int | None] = functools.partial(
+            SpanStarter.decision, self, False
+        )
+        self.decide_client: Callable[[Context], str | SpanContext | int | None] = functools.partial(
+            SpanStarter.decision, self, True
+        )
 
     def _current(self) -> _Bound:
         provider = self._fixed or trace_api.get_tracer_provider()
         bound = self._bound
         if bound is None or bound.provider is not provider:
-            bound = self._bound = _Bound(provider, self._scope, self._version)
+            bound = _Bound(provider, self._scope, self._version)
+        # What decision() and start() compare on every call: the global as it stands (None until a
+        # provider is set, when `provider` is the API's proxy), read by a C call.
+        bound.key = self._fixed or global_tracer_provider()
+        self._bound = bound
         return bound
 
-    def decide(self, parent: SpanContext | Context) -> SpanContext | int | None:
+    def decision(self, traceparent: bool, parent: SpanContext | Context) -> str | SpanContext | int | None:
         """start()'s sampling decision alone, for a span whose parent has span context `parent`
         (INVALID_SPAN_CONTEXT for a root) or is the span in the Context `parent`, without building
-        anything when it is "not sampled".
+        anything when it is "not sampled". decide(parent) is decision(False, parent):
 
         - a SpanContext: not sampled; NonRecordingSpan(it) is exactly the span start() returns;
         - an int: sampled; pass it to start() as trace_id and the decision is not made again
@@ -181,9 +199,15 @@ class SpanStarter:
         - None: no decision here (not the SDK, or a sampler that is asked); call start().
 
         Under a Context marked as a forced trace (tracing/_forced.py) the answer is "sampled".
+
+        decide_client(context) is decision(True, context): a "not sampled" decision whose W3C
+        traceparent is all the configured propagators would write (tracecontext,baggage, no baggage
+        in the context, no trace state) comes as that traceparent, a str, what a client sends: an
+        unsampled client call costs one Python call here. tests/unit/test_propagation_metadata.py
+        holds it to decide() and inject().
         """
         b = self._bound
-        if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
+        if b is None or b.key is not (self._fixed or global_tracer_provider()):
             b = self._current()
         bounds = b.bounds
         if bounds is None or not b.enabled:
@@ -216,6 +240,12 @@ class SpanStarter:
         if context is not None and context.get(FORCED_KEY) is True:
             return trace_id
         span_id = (b.random_ids_fast and _random_bits(64)) or b.ids.generate_span_id()
+        # The identity first: len() of a trace state is a Python call.
+        if traceparent and (state is DEFAULT_TRACE_STATE or not state) and not context.get(BAGGAGE_KEY):
+            textmap = global_textmap()
+            if W3C_ONLY.w3c if textmap is W3C_ONLY.textmap else W3C_ONLY.check(textmap):
+                # %-formatting: the same text as the propagator's f-string, at half its cost.
+                return "00-%032x-%016x-%02x" % (trace_id, span_id, flags)  # noqa: UP031
         # new() without its call: both ids are valid here (a zero draw fell through to the generator).
         return tuple.__new__(SpanContext, (trace_id, span_id, False, flags, state, True))
 
@@ -235,7 +265,7 @@ class SpanStarter:
         marked as a forced trace the span is sampled, whatever the sampler, and carries the
         kubetrace.sampling.forced attribute."""
         b = self._bound
-        if b is None or b.provider is not (self._fixed or trace_api.get_tracer_provider()):
+        if b is None or b.key is not (self._fixed or global_tracer_provider()):
             b = self._current()
         if b.sampler is None:
             span = b.tracer.start_span(name, parent, kind, attributes, links, start_time)
@@ -257,7 +287,7 @@ class SpanStarter:
             forced = {**attributes, FORCED_ATTRIBUTE: True} if attributes else _FORCED_ONLY
             result = SamplingResult(_SAMPLE, forced, parent_ctx[TRACE_STATE] if valid_parent else None)
         elif b.bounds is not None:  # what the SDK's static, ratio and parent-based samplers return
-            decided = self.decide(parent_ctx) if trace_id is None else trace_id
+            decided = self.decision(False, parent_ctx) if trace_id is None else trace_id
             if decided.__class__ is SpanContext:
                 return NonRecordingSpan(decided)
             trace_id, result = decided, None

@@ -70,6 +70,7 @@ from opentelemetry.util.types import AttributeValue
 from . import propagation
 from ._forced import FORCE_TRACE_HEADER, FORCE_TRACE_VALUE, FORCED_ATTRIBUTE, FORCED_KEY, marked
 from ._hooks import safe_invoke
+from ._lean import LeanSpan
 from ._otel_private import (
     NEW_SPAN,
     SPAN_CONTEXT_SLOT,
@@ -85,14 +86,15 @@ from ._otel_private import (
 )
 from ._starter import SpanStarter
 from .propagation import CONFIGURED_TRUST, METADATA_GETTER, METADATA_SETTER, Caller, TrustPolicy
-from .propagation._metadata_w3c import child_traceparent, remote_parent
 from .propagation._metadata_w3c import inject_metadata as _inject_metadata
+from .propagation._metadata_w3c import remote_parent
 
 current_context: Callable[[], Context] = current
 """The current Context (one C call: the runtime context's ContextVar.get)."""
 
 _EMPTY = Context()
 _NO_LINKS: tuple[Link, ...] = ()
+_RECORDING_WHEN_STARTED = frozenset((SdkSpan, LeanSpan))
 
 __all__ = [
     "FORCED_ATTRIBUTE",
@@ -189,9 +191,10 @@ class Call:
 
     def __init__(self, span: Span, context: Context, owner: Instrumentation | None = None):
         self.span, self.context = span, context
-        # A span the SDK just started records (is_recording() would be a Python call to say so).
+        # A span the SDK or kubetrace's lean tracer just started records (is_recording() would be a
+        # Python call to say so).
         span_class = span.__class__
-        self.recording = recording = span_class is SdkSpan or (
+        self.recording = recording = span_class in _RECORDING_WHEN_STARTED or (
             span_class is not NonRecordingSpan and span.is_recording()
         )
         self._describe = owner.describe if owner is not None else None
@@ -335,9 +338,7 @@ class Instrumentation:
         self._trust, self.describe, self.message_events = trust_policy, describe, message_events
         # Attributes, not methods: asked on every request, where a method would add a Python frame.
         self.decide: Callable[[SpanContext | Context], SpanContext | int | None] = starter.decide
-        self.decide_client: Callable[[Context], str | SpanContext | int | None] = functools.partial(
-            child_traceparent, starter
-        )
+        self.decide_client: Callable[[Context], str | SpanContext | int | None] = starter.decide_client
 
     def decide_server(self, carrier: object, getter: Getter, request: object = None) -> Context | Incoming:
         """The decision for a call arriving with `carrier` (read through `getter`) under the trust
@@ -359,13 +360,13 @@ class Instrumentation:
                 parent, links = extracted, _NO_LINKS
             else:
                 parent, links = policy.parent_and_links(extracted, functools.partial(self._caller, request))
-            decided = self._starter.decide(parent)
+            decided = self._starter.decision(False, parent)
             if decided.__class__ is SpanContext:
                 return unsampled_context(decided, parent)
             return _incoming((parent, links, decided))
         if trusted is None:
             trusted = policy.trusts(functools.partial(self._caller, request))
-        decided = self._starter.decide(remote if trusted else INVALID_SPAN_CONTEXT)
+        decided = self._starter.decision(False, remote if trusted else INVALID_SPAN_CONTEXT)
         if decided.__class__ is SpanContext:  # non_recording_context(decided), inlined: every unsampled call
             span = NEW_SPAN(NonRecordingSpan)
             setattr(span, SPAN_CONTEXT_SLOT, decided)

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 import grpc.aio
+from opentelemetry.context import Context
 
-from tracing.instrumentation import Call
+from tracing.instrumentation import Call, Incoming, attach, detach
+from tracing.propagation import METADATA_GETTER
 
 from ._callmeta import Side
 from ._handlers import TracedHandlers
@@ -36,11 +38,13 @@ def wrap_aio(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     return lambda request_or_iterator, context: traced(request_or_iterator, _StatusKeepingContext(context))
 
 
-def _start(recipe: Recipe, method: Method, request_or_iterator, context) -> tuple[Call, object, object]:
+def _start(
+    recipe: Recipe, method: Method, request_or_iterator, context, decision: Context | Incoming
+) -> tuple[Call, object, object]:
     """Start the span; with message events, also watch the request stream and read()/write()."""
     streaming_requests = method.request_streaming
     request = STREAMED if streaming_requests else request_or_iterator
-    call = recipe.start_server(method, context, request, recipe.decide_server(context))
+    call = recipe.start_server(method, context, request, decision)
     if call.events:
         context = _ReportingContext(context, call)
         if streaming_requests:
@@ -49,8 +53,19 @@ def _start(recipe: Recipe, method: Method, request_or_iterator, context) -> tupl
 
 
 def _wrap_coroutine(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
+    decide = recipe.core.decide_server  # recipe.decide_server() inlined: a frame fewer per call
+
     async def traced(request_or_iterator, context):
-        call, request_or_iterator, handler_context = _start(recipe, method, request_or_iterator, context)
+        decision = decide(context.invocation_metadata() or (), METADATA_GETTER, context)
+        if decision.__class__ is Context:  # not sampled, the common case, kept plain (as wrap_sync's)
+            token = attach(decision)
+            try:
+                return await behavior(request_or_iterator, context)
+            finally:
+                detach(token)
+        call, request_or_iterator, handler_context = _start(
+            recipe, method, request_or_iterator, context, decision
+        )
         token = call.enter()
         try:
             result = await behavior(request_or_iterator, handler_context)
@@ -69,7 +84,9 @@ def _wrap_coroutine(recipe: Recipe, method: Method, behavior: Callable) -> Calla
 
 def _wrap_async_generator(recipe: Recipe, method: Method, behavior: Callable) -> Callable:
     async def traced(request_or_iterator, context) -> AsyncIterator:
-        call, request_or_iterator, handler_context = _start(recipe, method, request_or_iterator, context)
+        call, request_or_iterator, handler_context = _start(
+            recipe, method, request_or_iterator, context, recipe.decide_server(context)
+        )
         exc: BaseException | None = None
         try:
             responses = behavior(request_or_iterator, handler_context)

@@ -18,7 +18,7 @@ from tracing.instrumentation import attach, detach
 from .._contrib import contrib_server_app
 from ._k8s import AUDIT_ID_HEADER
 from ._options import server_options
-from ._request import HeaderReader, ServerRequest
+from ._request import HeaderReader, ServerRequest, new_request
 from ._server_recipe import ServerCall, ServerRecipe
 
 Scope = MutableMapping[str, Any]
@@ -103,19 +103,21 @@ class AsgiMiddleware:
 def _request(scope: Scope, headers: dict[bytes, bytes]) -> ServerRequest:
     """The request's fields, read when the recipe needs them (a request that records)."""
     server, client = scope.get("server"), scope.get("client")
-    return ServerRequest(
-        method=scope.get("method", "GET"),  # a websocket handshake is a GET
-        scheme=scope.get("scheme") or ("ws" if scope["type"] == "websocket" else "http"),
-        path=scope.get("path", ""),
-        query=scope.get("query_string", b"").decode("latin-1"),
-        host=_READER.value(headers, "host"),
-        server=tuple(server) if server else None,  # some servers give a list: it keys a cache
-        client=client[0] if client else None,
-        user_agent=_READER.value(headers, "user-agent"),
-        protocol=scope.get("http_version"),
-        carrier=headers,
-        reader=_READER,
-        native=scope,
+    return new_request(
+        (
+            scope.get("method", "GET"),  # method (a websocket handshake is a GET)
+            scope.get("scheme") or ("ws" if scope["type"] == "websocket" else "http"),  # scheme
+            scope.get("path", ""),  # path
+            scope.get("query_string", b"").decode("latin-1"),  # query
+            _READER.value(headers, "host"),  # host
+            tuple(server) if server else None,  # server (some servers give a list: it keys a cache)
+            client[0] if client else None,  # client
+            _READER.value(headers, "user-agent"),  # user_agent
+            scope.get("http_version"),  # protocol
+            headers,  # carrier
+            _READER,  # reader
+            scope,  # native
+        )
     )
 
 

@@ -12,7 +12,7 @@ from tracing.instrumentation import attach, detach
 from .._contrib import contrib_server_app
 from ._k8s import AUDIT_ID_HEADER
 from ._options import server_options
-from ._request import HeaderReader, ServerRequest
+from ._request import HeaderReader, ServerRequest, new_request
 from ._server_recipe import ServerCall, ServerRecipe, unsampled_call
 
 
@@ -108,19 +108,21 @@ def _request(environ: dict[str, Any], carrier: dict[str, Any]) -> ServerRequest:
     path = get("PATH_INFO", "")
     if get("SCRIPT_NAME"):
         path = environ["SCRIPT_NAME"] + path
-    return ServerRequest(
-        method=get("REQUEST_METHOD", ""),
-        scheme=get("wsgi.url_scheme", "http"),
-        path=path,
-        query=get("QUERY_STRING", ""),
-        host=get("HTTP_HOST"),
-        server=(get("SERVER_NAME"), get("SERVER_PORT")),
-        client=get("REMOTE_ADDR"),
-        user_agent=get("HTTP_USER_AGENT"),
-        protocol=get("SERVER_PROTOCOL"),
-        carrier=carrier,
-        reader=_READER,
-        native=environ,
+    return new_request(
+        (
+            get("REQUEST_METHOD", ""),  # method
+            get("wsgi.url_scheme", "http"),  # scheme
+            path,  # path
+            get("QUERY_STRING", ""),  # query
+            get("HTTP_HOST"),  # host
+            (get("SERVER_NAME"), get("SERVER_PORT")),  # server
+            get("REMOTE_ADDR"),  # client
+            get("HTTP_USER_AGENT"),  # user_agent
+            get("SERVER_PROTOCOL"),  # protocol
+            carrier,  # carrier
+            _READER,  # reader
+            environ,  # native
+        )
     )
 
 

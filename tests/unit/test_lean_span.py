@@ -30,11 +30,13 @@ from testkit.otlp import CaptureReceiver
 
 import tracing
 import tracing._lean._span as lean_span_module
-from tracing import SpanStarter
 from tracing._lean import LeanSpan, LeanTracerProvider
+from tracing._otel_private import span_context_in
+from tracing._starter import SpanStarter
 from tracing.export import ExportStats
 from tracing.export._encoder import Encoder
 from tracing.export._record import from_readable
+from tracing.instrumentation import Call
 
 T0 = 1_700_000_000_000_000_000
 RESOURCE = Resource({"service.name": "side-by-side"})
@@ -292,6 +294,24 @@ def test_the_starters_decided_spans_equal_the_tracers(sampler, fixed_clock):
     assert [Encoder().encode([r]) for r in from_tracer.records] == [
         Encoder().encode([r]) for r in from_starter.records
     ]
+
+
+def test_a_lean_span_in_a_context_is_read_as_its_span_context_and_counts_as_recording():
+    """The hot paths read a lean span's span context by its slot, and a Call built on one just started
+    knows it records without asking: the answers get_span_context() and is_recording() give."""
+    _, _, lean, _ = _pair(ParentBased(ALWAYS_ON))
+    span = lean.get_tracer("t").start_span("parent", kind=SpanKind.SERVER)
+    assert isinstance(span, LeanSpan)
+    context = trace.set_span_in_context(span)
+    assert span_context_in(context) is span.get_span_context()
+    starter = SpanStarter("t", tracer_provider=lean)
+    child = starter.start("child", context, SpanKind.CLIENT)
+    assert child.get_span_context().trace_id == span.get_span_context().trace_id
+    assert child.parent == span.get_span_context()
+    call = Call(child, context)
+    assert call.recording is child.is_recording() is True
+    child.end()
+    span.end()
 
 
 @pytest.mark.parametrize("service, exported", [("api", True), ("other", False)])

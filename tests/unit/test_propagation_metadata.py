@@ -11,10 +11,10 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanCont
 from testkit.ids import CountingIds
 
 import tracing
-from tracing import SpanStarter
 from tracing._otel_private import SPAN_KEY, with_span
+from tracing._starter import SpanStarter
 from tracing.propagation import METADATA_GETTER, METADATA_SETTER, extract, extract_metadata, inject
-from tracing.propagation._metadata_w3c import child_traceparent, inject_metadata, remote_parent
+from tracing.propagation._metadata_w3c import inject_metadata, remote_parent
 
 TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 METADATA = {
@@ -190,7 +190,7 @@ CHILD_CONTEXTS = {
 
 @pytest.mark.parametrize("context", sorted(CHILD_CONTEXTS))
 @pytest.mark.parametrize("sampler", sorted(CHILD_SAMPLERS))
-def test_child_traceparent_is_decide_then_inject(sampler, context, propagators):
+def test_decide_client_is_decide_then_inject(sampler, context, propagators):
     """The client's one-frame path answers what decide() answers, and its traceparent is exactly the
     metadata inject() writes for that decision; it answers with a string only when that is all."""
     make = lambda: SpanStarter(  # noqa: E731
@@ -202,7 +202,7 @@ def test_child_traceparent_is_decide_then_inject(sampler, context, propagators):
     fused, reference = make(), make()
     ctx = CHILD_CONTEXTS[context]
     for _ in range(12):  # roots go both ways under the ratio samplers
-        got, expected = child_traceparent(fused, ctx), reference.decide(ctx)
+        got, expected = fused.decide_client(ctx), reference.decide(ctx)
         if isinstance(got, str):
             assert isinstance(expected, SpanContext)
             carrier: list = []

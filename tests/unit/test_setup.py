@@ -13,6 +13,7 @@ from opentelemetry.trace import SpanKind
 from testkit import blackholed_endpoint, dead_endpoint
 
 import tracing
+from tracing._starter import SpanStarter
 from tracing.propagation import CONFIGURED_TRUST, TRUST_ALL, TRUST_NONE
 
 
@@ -102,7 +103,7 @@ def test_disabled_sdk_is_a_working_noop_that_still_propagates(monkeypatch):
     handle = tracing.setup()
     assert handle.provider is None
     incoming = propagate.extract({"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
-    span = tracing.SpanStarter("t").start("x", incoming, SpanKind.SERVER)
+    span = SpanStarter("t").start("x", incoming, SpanKind.SERVER)
     assert not span.is_recording()
     carrier: dict[str, str] = {}
     propagate.inject(carrier, trace.set_span_in_context(span, incoming))

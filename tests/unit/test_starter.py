@@ -17,11 +17,18 @@ from opentelemetry.sdk.trace.sampling import (
     StaticSampler,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
+from opentelemetry.trace import (
+    INVALID_SPAN_CONTEXT,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    TraceState,
+)
 from testkit.ids import CountingIds
 
-from tracing import SpanStarter
 from tracing._decisions import LOW_64, bound_for, sampler_bounds
+from tracing._starter import SpanStarter
 
 
 class _RecordOnly(Sampler):
@@ -121,10 +128,16 @@ def test_follows_the_global_provider_when_it_changes(monkeypatch):
     first = TracerProvider(sampler=ALWAYS_OFF, shutdown_on_exit=False)
     second = TracerProvider(sampler=ALWAYS_ON, shutdown_on_exit=False)
     starter = SpanStarter("t")
-    monkeypatch.setattr(trace, "get_tracer_provider", lambda: first)
+    # The global as set_tracer_provider() sets it (set once per process, so set here directly), which
+    # get_tracer_provider() returns and the starter reads on every call.
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    assert starter.decide(INVALID_SPAN_CONTEXT) is None  # the API's proxy provider: nothing to decide
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", first)
     assert not starter.start("op", None, SpanKind.SERVER).is_recording()
-    monkeypatch.setattr(trace, "get_tracer_provider", lambda: second)
+    assert starter.decide(INVALID_SPAN_CONTEXT).__class__ is SpanContext
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", second)
     assert starter.start("op", None, SpanKind.SERVER).is_recording()
+    assert isinstance(starter.decide(INVALID_SPAN_CONTEXT), int)
 
 
 @pytest.mark.parametrize("parent", sorted(p for p in PARENTS if PARENTS[p]))

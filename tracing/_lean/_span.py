@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import Event
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util import types
 
+from .._otel_private import plain_span_class
 from ..export._record import HAS_IS_REMOTE, IS_REMOTE, NO_DROPS, UNSET_STATUS
 from ._limits import PLAIN, bounded, cleaned_many, cleaned_one, is_plain, put
 
@@ -36,6 +37,7 @@ _OK, _ERROR = StatusCode.OK, StatusCode.ERROR
 _TRACE_ID, _SPAN_ID, _IS_REMOTE, _TRACE_FLAGS, _TRACE_STATE, _IS_VALID = range(6)
 
 
+@plain_span_class  # its span context read by a C-level getter on the hot path
 class LeanSpan(trace_api.Span):
     """A sampled (or recording) span started by a LeanTracer; see the module docstring."""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, MutableSequence
-from typing import TYPE_CHECKING
 
 from opentelemetry.context import Context
 from opentelemetry.trace import (
@@ -41,9 +40,6 @@ from ._textmap import extract, inject
 from ._w3c_baggage import W3CBaggagePropagator
 from ._w3c_tracecontext import KNOWN_FLAGS, TraceContextPropagator, parse_traceparent
 
-if TYPE_CHECKING:
-    from .._starter import SpanStarter
-
 _log = logging.getLogger("kubetrace.propagation")
 
 
@@ -51,10 +47,15 @@ _EMPTY = Context()
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _HEX = b"0123456789abcdef"
 _SEVERAL = object()  # more than one traceparent: invalid, the trace restarts
+# A canonical traceparent's flags field (two lowercase hex digits) -> the flags kept: a dict lookup
+# where int(flags, 16), the mask and the FLAGS lookup are three steps.
+_FLAGS_BY_HEX = {"%02x" % bits: FLAGS[bits & KNOWN_FLAGS] for bits in range(256)}  # noqa: UP031
 
 
 class _Configured:
-    """Whether the global propagator is exactly tracecontext then (our) baggage; asked once per object."""
+    """Whether the global propagator is exactly tracecontext then (our) baggage; asked once per object:
+    `W3C_ONLY.w3c if textmap is W3C_ONLY.textmap else W3C_ONLY.check(textmap)`, inlined where it is
+    asked per call (here, and in SpanStarter's decision for a client call)."""
 
     __slots__ = ("baggage", "textmap", "trace_context", "w3c")
 
@@ -72,7 +73,7 @@ class _Configured:
         return self.w3c
 
 
-_configured = _Configured()
+W3C_ONLY = _Configured()
 
 
 def inject_metadata(
@@ -81,7 +82,7 @@ def inject_metadata(
     """Write `span_context` and `context`'s baggage into gRPC metadata pairs, as inject() would
     with a span of that span context current in `context` (propagators read nothing else of a span)."""
     textmap = global_textmap()
-    if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
+    if not (W3C_ONLY.w3c if textmap is W3C_ONLY.textmap else W3C_ONLY.check(textmap)):
         inject(carrier, METADATA_SETTER, with_span(NonRecordingSpan(span_context), context))
         return
     try:
@@ -98,7 +99,7 @@ def inject_metadata(
                 _set(carrier, "tracestate", state.to_header())
         bag = context.get(BAGGAGE_KEY)
         if isinstance(bag, dict) and bag:
-            _configured.baggage.inject(carrier, context, METADATA_SETTER)
+            W3C_ONLY.baggage.inject(carrier, context, METADATA_SETTER)
     except Exception:
         _log.debug("trace context not injected", exc_info=True)
 
@@ -127,7 +128,7 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
 
     One function on purpose: inside a real RPC each Python call costs about a microsecond."""
     textmap = global_textmap()
-    if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
+    if not (W3C_ONLY.w3c if textmap is W3C_ONLY.textmap else W3C_ONLY.check(textmap)):
         return None
     traceparent = None
     for key, value in metadata:
@@ -157,30 +158,9 @@ def remote_parent(metadata: Iterable[tuple[str, object]]) -> SpanContext | None:
             int(trace_id, 16),
             int(span_id, 16),
             True,
-            FLAGS[int(flags, 16) & KNOWN_FLAGS],
+            _FLAGS_BY_HEX[flags],
             DEFAULT_TRACE_STATE,
             True,
         )
         return tuple.__new__(SpanContext, fields)
     return parse_traceparent(tp) or INVALID_SPAN_CONTEXT
-
-
-def child_traceparent(starter: SpanStarter, context: Context) -> str | SpanContext | int | None:
-    """For a client call under `context`: starter.decide(context) and, when the call is not sampled
-    and a traceparent is all the propagators would write, that traceparent.
-
-    A str: not sampled; send it as the call's "traceparent" and nothing else. Anything else is
-    what decide() answered (a SpanContext: not sampled, inject_metadata() it, as it has a trace
-    state or baggage to carry or other propagators are configured; an int or None: see
-    SpanStarter.decide). tests/unit/test_propagation_metadata.py holds it to decide() and inject().
-    """
-    decided = starter.decide(context)
-    if decided.__class__ is not SpanContext or context.get(BAGGAGE_KEY):
-        return decided
-    state = decided[TRACE_STATE]
-    if state is not DEFAULT_TRACE_STATE and state:  # the identity first: len() of one is a Python call
-        return decided
-    textmap = global_textmap()
-    if not (_configured.w3c if textmap is _configured.textmap else _configured.check(textmap)):
-        return decided
-    return "00-%032x-%016x-%02x" % (decided[TRACE_ID], decided[SPAN_ID], decided[TRACE_FLAGS])  # noqa: UP031
